@@ -1,0 +1,23 @@
+# `make run` and `make test` do all the set-up they need (tools/setup.sh), then their job.
+.PHONY: setup run test test-r check-r fixtures clean
+
+VENV := .venv
+
+setup:
+	@bash tools/setup.sh
+
+run: setup
+	$(VENV)/bin/crossverify run
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+# the R package's own testthat suite alone (pytest runs it too)
+test-r: setup
+	R_LIBS=$(VENV)/R-library Rscript -e 'testthat::test_dir("r_impl/tests/testthat", package = "crossverify", load_package = "installed", stop_on_failure = TRUE)'
+
+fixtures: setup
+	$(VENV)/bin/python fixtures/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

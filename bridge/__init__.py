@@ -1,0 +1,1 @@
+"""The rpy2 bridge, the comparison engine and the ``crossverify`` command line."""

@@ -1,0 +1,181 @@
+"""The ``crossverify`` command line (also ``python -m bridge``).
+
+    crossverify run    every scenario, variant, kernels and mode: a table of verdicts
+    crossverify trace  one implementation's trace of one scenario, as a plain .npz
+
+Exit status: 0 when every check meets its expectation, 1 when one does not, 2 for bad input,
+3 when R cannot be started, 130 when interrupted.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from .errors import CrossverifyError, UnknownNameError
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def _fixtures(parser):
+    parser.add_argument("--fixtures", metavar="DIR", default=None,
+                        help="read scenarios from DIR, laid out like the shipped fixtures/ (default: shipped)")
+
+
+def build_parser():
+    from . import verify
+    parser = argparse.ArgumentParser(prog="crossverify", description=(
+        "Check that the numpy and R implementations of the article's networks compute the same "
+        "thing, step by step, and say where and why they part when they do."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="compare Python and R on every scenario, variant, kernels and mode",
+                         description="Compare Python and R; with no options, everything. Exit 0 only "
+                                     "when every row meets its expectation.")
+    _fixtures(run)
+    run.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
+    run.add_argument("--variant", action="append", metavar="V",
+                     help=f"only this R variant (repeatable): {', '.join(verify.VARIANTS)}")
+    run.add_argument("--kernels", action="append", metavar="K",
+                     help=f"only these Python kernels (repeatable): {', '.join(verify.KERNELS)}")
+    run.add_argument("--mode", action="append", metavar="M",
+                     help=f"only this comparison mode (repeatable): {', '.join(verify.MODES)}")
+    run.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    run.add_argument("--per-intermediate", action="store_true",
+                     help="also print, per intermediate, the largest difference and the bound at it")
+
+    trace = sub.add_parser("trace", help="write one implementation's trace to a .npz file",
+                           description="Write the initial weights and every intermediate of every epoch "
+                                       "(keys init/<name> and epoch<k>/<name>) to a plain .npz file.")
+    _fixtures(trace)
+    trace.add_argument("--scenario", default="bias-net", help="scenario (default: bias-net)")
+    trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
+    trace.add_argument("--variant", default="corrected",
+                       help=f"R variant (default: corrected): {', '.join(verify.VARIANTS)}")
+    trace.add_argument("--kernels", default="exact", help="Python kernels: exact or float (default: exact)")
+    trace.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the scenario's)")
+    trace.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the trace")
+    return parser
+
+
+def _print_table(rows, per_intermediate, out):
+    import pandas as pd
+
+    table = pd.DataFrame([{
+        "scenario": r.scenario, "variant": r.variant, "kernels": r.kernels, "mode": r.mode,
+        "expectation": r.expectation, "verdict": r.verdict,
+        "first divergence": (f"epoch {r.first_divergence.epoch} step {r.first_divergence.step} "
+                             f"{r.first_divergence.name}{list(r.first_divergence.index)}"
+                             if r.first_divergence else "none"),
+        "max difference": f"{r.max_abs:.3g}",
+        "horizon": "-" if r.kernels == "exact" or r.variant != "corrected" or r.mode == "lockstep"
+                   else (f"epoch {r.horizon}" if r.horizon is not None else "none"),
+    } for r in rows])
+    out.write(table.to_string(index=False) + "\n")
+    failed = [r for r in rows if not r.ok]
+    for r in failed:
+        out.write(f"\nFAILED {r.scenario} / {r.variant} / {r.kernels} / {r.mode}: {r.note or ''}\n")
+        if r.first_divergence:
+            out.write(f"  first divergence: {r.first_divergence.describe()}\n")
+    if per_intermediate:
+        for r in rows:
+            if r.kernels != "float":
+                continue
+            out.write(f"\n{r.scenario} / {r.variant} / {r.kernels} / {r.mode}: per intermediate\n")
+            detail = pd.DataFrame([{
+                "step": s.step, "intermediate": s.name, "max |difference|": f"{s.max_abs:.3g}",
+                "in u*scale": f"{s.max_scaled:.3g}", "max difference/bound": f"{s.max_ratio:.3g}",
+                "bound there": f"{s.bound_at_max:.3g}"} for s in r.stats.values()])
+            out.write(detail.to_string(index=False) + "\n")
+    out.write(f"\n{len(rows) - len(failed)} of {len(rows)} checks meet their expectation.\n")
+
+
+def cmd_run(args, out):
+    from . import verify
+    from .rsession import get_session
+    from .scenarios import list_scenarios, load_scenario
+
+    names = args.scenario or list_scenarios(args.fixtures)
+    for name in names:
+        load_scenario(name, args.fixtures)  # validate every input before the long part
+    for kind, given, known in (("variant", args.variant, verify.VARIANTS), ("kernels", args.kernels, verify.KERNELS),
+                               ("mode", args.mode, verify.MODES)):
+        for g in given or ():
+            verify.check_name(kind, g, known)
+    session = get_session()
+    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
+    rows = verify.run(session, names, args.variant, args.kernels, args.mode, args.fixtures, progress)
+    if args.format == "json":
+        json.dump({"r_version": session.r_version, "rpy2_version": session.rpy2_version, "blas": session.blas,
+                   "rows": [r.to_dict() for r in rows], "ok": all(r.ok for r in rows)}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"R {session.r_version} (BLAS: {os.path.basename(session.blas)}), rpy2 {session.rpy2_version}\n\n")
+        _print_table(rows, args.per_intermediate, out)
+    return EXIT_OK if all(r.ok for r in rows) else EXIT_FAILED
+
+
+def write_npz_atomically(path, arrays):
+    """Write ``arrays`` to ``path`` through a temporary file, so no half-written file is ever left."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder):
+        raise CrossverifyError(f"cannot write {path}: the folder {folder} does not exist. Create it or choose another --out.")
+    if not os.access(folder, os.W_OK):
+        raise CrossverifyError(f"cannot write {path}: the folder {folder} is not writable. Choose another --out.")
+    fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".npz.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_trace(args, out):
+    from python_impl import bias_net
+    from python_impl.kernels import KERNELS, get_kernels
+
+    from . import verify
+    from .scenarios import load_scenario
+
+    scenario = load_scenario(args.scenario, args.fixtures)
+    verify.check_name("variant", args.variant, verify.VARIANTS)
+    verify.check_name("kernels", args.kernels, tuple(KERNELS))
+    if args.epochs is not None and args.epochs < 1:
+        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    if not args.out.endswith(".npz"):
+        raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
+    epochs = args.epochs or scenario.epochs
+    if args.impl == "python":
+        trace = bias_net.train(scenario.data["X"], scenario.data["y"], scenario.init, scenario.lr, epochs,
+                               get_kernels(args.kernels))
+    else:
+        from .rsession import get_session
+        trace = verify.r_trace(get_session(), scenario, args.variant, epochs)
+    write_npz_atomically(args.out, trace.to_npz_dict())
+    out.write(f"wrote {args.out}: {len(trace)} epochs of {len(trace.names)} intermediates ({args.impl}"
+              f"{', ' + args.kernels + ' kernels' if args.impl == 'python' else ', variant ' + args.variant})\n")
+    return EXIT_OK
+
+
+def main(argv=None, out=None):
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"run": cmd_run, "trace": cmd_trace}[args.command](args, out)
+    except CrossverifyError as exc:
+        print(f"crossverify: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("crossverify: interrupted; nothing was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The comparison engine: two traces compared step by step at every recorded epoch.
+
+``compare_traces`` applies one rule to every element of every intermediate:
+
+* ``identical``: the two float64 values have the same 64 bits;
+* ``within-bound``: |left - right| <= P + c S, the step's floating-point bound (bridge/bounds.py).
+
+It reports, per intermediate, the largest absolute difference, the largest difference in units
+of u times the operands' scale S (u = 2^-53), the largest ratio to the bound, and the first
+divergence: the earliest (epoch, step, element in row order) where the rule fails.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import bounds
+
+HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
+
+
+@dataclass
+class Divergence:
+    epoch: int
+    step: int
+    name: str
+    index: tuple
+    left: float
+    right: float
+    bound: float = None
+    labels: tuple = ("python", "r")
+
+    def describe(self):
+        i = ", ".join(str(k) for k in self.index)
+        text = (f"epoch {self.epoch}, step {self.step}, {self.name}[{i}]: "
+                f"{self.labels[0]} {self.left!r} ({float(self.left).hex()}) vs "
+                f"{self.labels[1]} {self.right!r} ({float(self.right).hex()}), "
+                f"difference {abs(self.left - self.right):.3g}")
+        if self.bound is not None:
+            text += f" > bound {self.bound:.3g}"
+        return text
+
+    def key(self):
+        return (self.epoch, self.step, self.name, tuple(self.index))
+
+    def to_dict(self):
+        return {"epoch": self.epoch, "step": self.step, "name": self.name, "index": list(self.index),
+                "left": self.left, "right": self.right, "left_hex": float(self.left).hex(),
+                "right_hex": float(self.right).hex(), "bound": self.bound, "labels": list(self.labels)}
+
+
+@dataclass
+class StepStats:
+    name: str
+    step: int
+    max_abs: float
+    max_scaled: float  # max |d| / (u S)
+    max_ratio: float  # max |d| / bound
+    bound_at_max: float
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class Comparison:
+    rule: str
+    first: Divergence = None
+    stats: dict = field(default_factory=dict)
+    horizon: int = None  # first epoch whose weights differ by more than HORIZON_RELATIVE
+    epochs: int = 0
+
+    @property
+    def holds(self):
+        return self.first is None
+
+    @property
+    def max_abs(self):
+        return max((s.max_abs for s in self.stats.values()), default=0.0)
+
+
+def _prev(trace, name, start):
+    """The value of weight ``name`` each recorded epoch started from; epoch 0 starts from ``start``."""
+    shape = np.broadcast_shapes(np.shape(start), trace.steps[name].shape[1:])
+    rest = np.broadcast_to(trace.steps[name][:-1], (len(trace) - 1,) + shape)
+    return np.concatenate([np.broadcast_to(start, shape)[None], rest])
+
+
+def _operand(token, left, right, fixed, lockstep):
+    """An operand named like ``wh@prev`` or ``hiddenlayer_activations.T``, from both traces."""
+    transpose = token.endswith(".T")
+    name = token[:-2] if transpose else token
+    if name in fixed:
+        op = bounds.Operand(fixed[name], fixed[name])
+    elif name.endswith("@prev"):
+        # Both sides were handed the same drawn weights; how a side lays them out (R's bias
+        # matrices) is part of the step that uses them, so epoch 0 starts from the right
+        # side's matrices on both sides, and a layout difference shows at its first use.
+        base = name[:-5]
+        r = _prev(right, base, right.start[base])
+        op = bounds.Operand(r if lockstep else _prev(left, base, right.start[base]), r)
+    else:
+        op = bounds.Operand(left.steps[name], right.steps[name])
+    return op.T if transpose else op
+
+
+def step_bound(kind, args, z, fixed):
+    """(P, S, c) for one step (bridge/bounds.py)."""
+    if kind == "matmul_add":
+        return bounds.matmul_add(*args)
+    if kind == "matmul":
+        return bounds.matmul(*args)
+    if kind in ("sigmoid", "sub", "slope", "mul"):
+        return getattr(bounds, kind)(*args, z)
+    if kind == "update_matmul":
+        return bounds.update_matmul(*args, fixed["lr"])
+    if kind == "update_sum":
+        return bounds.update_sum(*args, fixed["lr"], fixed["reduce"], fixed["sum_terms"])
+    raise ValueError(f"unknown step kind {kind!r}")
+
+
+def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
+                   weights=("wh", "bh", "wout", "bout")):
+    """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
+
+    ``spec`` lists (step, name, kind, operand tokens) in the order one epoch computes them;
+    ``fixed`` holds the data (X, y), ``lr`` and the step-11 reducer; with ``lockstep`` the
+    left trace took every epoch from the right trace's state.
+    """
+    if rule not in ("identical", "within-bound"):
+        raise ValueError(f"unknown rule {rule!r}")
+    epochs = left.epochs
+    if not np.array_equal(epochs, right.epochs):
+        raise ValueError("the two traces recorded different epochs")
+    result = Comparison(rule, epochs=len(epochs))
+    candidates = []
+    for order, (step, name, kind, tokens) in enumerate(spec):
+        z = bounds.Operand(left.steps[name], right.steps[name])
+        args = [_operand(t, left, right, fixed, lockstep) for t in tokens]
+        P, S, c = step_bound(kind, args, z, fixed)
+        limit = np.broadcast_to(bounds.bound(P, S, c), z.d.shape)
+        S = np.broadcast_to(S, z.d.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(z.d == 0, 0.0, z.d / limit)
+            scaled = np.where(z.d == 0, 0.0, z.d / (bounds.U * np.maximum(S, bounds.TINY)))
+        worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else None
+        result.stats[name] = StepStats(name, step, float(z.d.max(initial=0.0)), float(scaled.max(initial=0.0)),
+                                       float(ratio.max(initial=0.0)), float(limit[worst]) if worst else 0.0)
+        if rule == "identical":
+            bad = z.left.view(np.uint64) != z.right.view(np.uint64)
+        else:
+            bad = ~(z.d <= limit)  # NaN counts as a divergence
+        if bad.any():
+            flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0]
+            element = np.unravel_index(np.flatnonzero(bad[flat])[0], bad.shape[1:])
+            at = (flat,) + element
+            candidates.append((flat, order, Divergence(
+                int(epochs[flat]), step, name, tuple(int(i) for i in element),
+                float(z.left[at]), float(z.right[at]),
+                None if rule == "identical" else float(limit[at]), labels)))
+    if candidates:
+        result.first = min(candidates, key=lambda c: (c[0], c[1]))[2]
+    result.horizon = horizon(left, right, weights)
+    return result
+
+
+def horizon(left, right, weights):
+    """First epoch at which some weight matrix differs by more than HORIZON_RELATIVE of its size."""
+    first = None
+    for w in weights:
+        a, b = np.broadcast_arrays(left.steps[w], right.steps[w])
+        d = np.abs(a - b).reshape(len(a), -1).max(axis=1)
+        scale = np.maximum(np.abs(a), np.abs(b)).reshape(len(a), -1).max(axis=1)
+        over = np.flatnonzero(~(d <= HORIZON_RELATIVE * scale))
+        if over.size:
+            e = int(left.epochs[over[0]])
+            first = e if first is None else min(first, e)
+    return first

@@ -1,0 +1,33 @@
+"""Errors the command line turns into one clear paragraph: what was wrong, where, what to do."""
+
+
+class CrossverifyError(Exception):
+    """Base class: ``str(err)`` is the whole message a user sees."""
+
+    exit_code = 2
+
+
+class FixtureError(CrossverifyError):
+    """A scenario file that cannot be used as it is."""
+
+    def __init__(self, path, field, problem, fix="regenerate it with `python fixtures/generate.py` "
+                 "or correct the field by hand (see fixtures/README.md)"):
+        self.path, self.field, self.problem = path, field, problem
+        super().__init__(f"fixture {path}: field '{field}': {problem}. To fix: {fix}.")
+
+
+class UnknownNameError(CrossverifyError):
+    """A scenario, variant, kernels or mode that does not exist."""
+
+    def __init__(self, kind, name, known):
+        super().__init__(f"unknown {kind} {name!r}. Known {kind}s: {', '.join(known) or '(none)'}.")
+
+
+class RUnavailableError(CrossverifyError):
+    """R cannot be started in-process (missing, or an rpy2 built for another R)."""
+
+    exit_code = 3
+
+
+class RCallError(CrossverifyError):
+    """R itself raised an error; the message is R's own."""

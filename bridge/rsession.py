@@ -1,0 +1,137 @@
+"""One embedded R session, through rpy2, with the R package's code loaded into it.
+
+R runs in this process, on the main thread only. Every conversion is explicit and local:
+numpy arrays travel as R double vectors in column-major order with a ``dim`` attribute, and
+come back the same way, so row/column order is never left to a global converter.
+"""
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+
+from .errors import RCallError, RUnavailableError
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+R_PACKAGE_DIR = os.path.join(PROJECT_ROOT, "r_impl")
+RPY2_PIN = ">=3.5.17,<3.6"
+INSTALL_R = "sudo apt-get update && sudo apt-get install -y r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
+
+_SESSION = None
+
+
+def explain_r_start_failure(exc, rpy2_version=None, r_version=None):
+    """The one-paragraph message for an exception raised while rpy2 starts R."""
+    text = f"{type(exc).__name__}: {exc}"
+    if "R_getVar" in text or "undefined symbol" in text:
+        return (f"rpy2 {rpy2_version or '(unknown version)'} cannot load R {r_version or '(unknown version)'}: "
+                f"it was built for a newer R API ({text.strip().splitlines()[-1]}). rpy2 3.6 needs R 4.5; "
+                f"this project pins rpy2{RPY2_PIN} for the R that Debian 12 ships. To fix: "
+                f"`.venv/bin/pip install 'rpy2{RPY2_PIN}'` (or run `make setup`).")
+    return (f"R could not be started in this process ({text.strip().splitlines()[-1] if text.strip() else text}). "
+            f"Is R installed and on PATH (`R RHOME` must print its home)? To install it on Debian/Ubuntu: "
+            f"`{INSTALL_R}`, then run `make setup`.")
+
+
+def installed_r_version():
+    """R's version as ``R --version`` prints it, or None when there is no R on PATH."""
+    exe = shutil.which("R")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"R version (\S+)", out)
+    return match.group(1) if match else None
+
+
+class RSession:
+    """The embedded R, with ``r_impl/R/*.R`` sourced into one environment of its own."""
+
+    def __init__(self, package_dir=R_PACKAGE_DIR):
+        if shutil.which("R") is None and not os.environ.get("R_HOME"):
+            raise RUnavailableError(
+                f"R is not installed (no `R` on PATH and R_HOME is not set). To install it on Debian/Ubuntu: "
+                f"`{INSTALL_R}`, then run `make setup`.")
+        try:
+            import rpy2
+            version = getattr(rpy2, "__version__", None)
+            import rpy2.rinterface_lib.callbacks as callbacks
+            import rpy2.robjects as ro
+        except Exception as exc:  # rpy2 raises many kinds here: OSError, RuntimeError, ImportError
+            raise RUnavailableError(explain_r_start_failure(
+                exc, locals().get("version"), installed_r_version())) from None
+        self.ro = ro
+        self._callbacks = callbacks
+        self.rpy2_version = version
+        self.messages = []
+        with self._quiet():
+            self.env = ro.r("new.env(parent = globalenv())")
+            files = sorted(f for f in os.listdir(os.path.join(package_dir, "R")) if f.endswith(".R"))
+            for name in files:
+                self.call("sys.source", os.path.join(package_dir, "R", name), envir=self.env)
+        self.r_version = self.eval("paste(R.version$major, R.version$minor, sep = '.')")[0]
+        self.blas = self.eval("extSoftVersion()[['BLAS']]")[0]
+
+    def _quiet(self):
+        """Collect what R prints (warnings, messages) instead of writing it to the console."""
+        session = self
+
+        class _Capture:
+            def __enter__(self):
+                self.saved = (session._callbacks.consolewrite_print, session._callbacks.consolewrite_warnerror)
+                session._callbacks.consolewrite_print = session.messages.append
+                session._callbacks.consolewrite_warnerror = session.messages.append
+
+            def __exit__(self, *exc):
+                session._callbacks.consolewrite_print, session._callbacks.consolewrite_warnerror = self.saved
+                return False
+
+        return _Capture()
+
+    # -- conversions: explicit, column-major, local ------------------------------------------
+    def to_r(self, value):
+        """A numpy array as an R double array with the same indices (R is column-major)."""
+        a = np.asarray(value, dtype=np.float64)
+        vec = self.ro.FloatVector(a.ravel(order="F"))
+        if a.ndim == 0:
+            return vec
+        return self.ro.baseenv["array"](vec, dim=self.ro.IntVector(a.shape))
+
+    def from_r(self, value):
+        """An R numeric vector or array as a float64 numpy array with the same indices."""
+        flat = np.array(self.ro.FloatVector(value), dtype=np.float64)
+        dim = self.ro.baseenv["dim"](value)
+        if dim is self.ro.NULL or dim == self.ro.NULL:
+            return flat
+        return flat.reshape(tuple(int(d) for d in dim), order="F")
+
+    # -- calls ---------------------------------------------------------------------------------
+    def call(self, fn, *args, **kwargs):
+        """Call R function ``fn`` (looked up in the package environment), raising R's own message."""
+        from rpy2.rinterface_lib.embedded import RRuntimeError
+        from rpy2.robjects.conversion import localconverter
+        try:
+            with localconverter(self.ro.default_converter), self._quiet():
+                func = self.ro.r["get"](fn, envir=self.env) if hasattr(self, "env") else self.ro.r[fn]
+                return func(*args, **kwargs)
+        except RRuntimeError as exc:
+            raise RCallError(f"R raised an error in {fn}(): {str(exc).strip()}") from None
+
+    def eval(self, code):
+        from rpy2.rinterface_lib.embedded import RRuntimeError
+        try:
+            with self._quiet():
+                return self.ro.r(code)
+        except RRuntimeError as exc:
+            raise RCallError(f"R raised an error evaluating `{code}`: {str(exc).strip()}") from None
+
+
+def get_session():
+    """The process's one R session, started on first use."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = RSession()
+    return _SESSION

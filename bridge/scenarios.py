@@ -1,0 +1,141 @@
+"""Scenario fixtures: loading and validating ``<fixtures>/<scenario>/manifest.json``.
+
+The format is documented in fixtures/README.md. Every float is C99 hex text; matrices are
+``{"shape": [r, c], "values": [[row], ...]}`` in row order.
+"""
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import FixtureError, UnknownNameError
+
+SHIPPED_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+FORMAT = "crossverify-scenario/1"
+HEX_FLOAT = re.compile(r"^[+-]?0x[0-9a-fA-F]+(\.[0-9a-fA-F]*)?p[+-]?[0-9]+$")
+
+# For each network: the matrices a manifest must hold and their shapes, in terms of the sizes
+# n (samples), f (features), h (hidden neurons), o (outputs).
+NETWORKS = {
+    "bias_net": {
+        "data": {"X": ("n", "f"), "y": ("n", "o")},
+        "init": {"wh": ("f", "h"), "bh": (1, "h"), "wout": ("h", "o"), "bout": (1, "o")},
+    },
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    network: str
+    path: str
+    lr: float
+    epochs: int
+    data: dict
+    init: dict
+    manifest: dict = field(repr=False)
+
+
+def list_scenarios(fixtures_dir=None):
+    """Names of the scenario folders under ``fixtures_dir`` that hold a manifest."""
+    root = fixtures_dir or SHIPPED_FIXTURES
+    if not os.path.isdir(root):
+        raise FixtureError(root, "(folder)", "no such fixtures folder",
+                           "pass --fixtures a folder laid out like the shipped fixtures/")
+    return sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "manifest.json")))
+
+
+def parse_hex(text, path, where):
+    """One C99 hex float; anything else (decimal, NaN, Inf, a number) is an error naming ``where``."""
+    if not isinstance(text, str) or not HEX_FLOAT.match(text):
+        raise FixtureError(path, where, f"{text!r} is not a C99 hex float such as '0x1.8p+1'")
+    value = float.fromhex(text)
+    if not math.isfinite(value):  # a huge exponent overflows to inf
+        raise FixtureError(path, where, f"{text!r} is not finite")
+    return value
+
+
+def parse_matrix(obj, path, where):
+    """A ``{"shape", "values"}`` object as a float64 array, checked against its own shape."""
+    if not isinstance(obj, dict) or "shape" not in obj or "values" not in obj:
+        raise FixtureError(path, where, "expected an object with 'shape' and 'values'")
+    shape = obj["shape"]
+    if (not isinstance(shape, list) or len(shape) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)):
+        raise FixtureError(path, f"{where}.shape", f"{shape!r} is not [rows, columns] of positive integers")
+    rows = obj["values"]
+    if not isinstance(rows, list) or len(rows) != shape[0]:
+        got = len(rows) if isinstance(rows, list) else type(rows).__name__
+        raise FixtureError(path, f"{where}.values", f"shape says {shape[0]} rows, found {got}")
+    out = np.empty(shape, dtype=np.float64)
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != shape[1]:
+            got = len(row) if isinstance(row, list) else type(row).__name__
+            raise FixtureError(path, f"{where}.values[{i}]", f"shape says {shape[1]} columns, found {got}")
+        for j, text in enumerate(row):
+            out[i, j] = parse_hex(text, path, f"{where}.values[{i}][{j}]")
+    return out
+
+
+def _require(obj, key, path, where):
+    if not isinstance(obj, dict) or key not in obj:
+        raise FixtureError(path, f"{where}{key}", "missing")
+    return obj[key]
+
+
+def _check_shapes(network, mats, path):
+    sizes = {}
+    spec = NETWORKS[network]
+    for group in ("data", "init"):
+        for name, dims in spec[group].items():
+            for axis, dim in enumerate(dims):
+                got = mats[name].shape[axis]
+                if isinstance(dim, int):
+                    if got != dim:
+                        raise FixtureError(path, f"{group}.{name}.shape",
+                                           f"{name} must have {dim} {'rows' if axis == 0 else 'columns'}, has {got}")
+                elif sizes.setdefault(dim, (got, name))[0] != got:
+                    first = sizes[dim]
+                    raise FixtureError(path, f"{group}.{name}.shape",
+                                       f"{name} has {got} along an axis where {first[1]} has {first[0]} "
+                                       f"(expected {network} shapes: {spec[group]})")
+    return {k: v[0] for k, v in sizes.items()}
+
+
+def load_scenario(name, fixtures_dir=None):
+    """The scenario ``name`` under ``fixtures_dir`` (default: the shipped fixtures), validated."""
+    root = fixtures_dir or SHIPPED_FIXTURES
+    known = list_scenarios(root)
+    if name not in known:
+        raise UnknownNameError("scenario", name, known)
+    path = os.path.join(root, name, "manifest.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise FixtureError(path, "(file)", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(manifest, dict):
+        raise FixtureError(path, "(file)", "the top level must be a JSON object")
+    if _require(manifest, "format", path, "") != FORMAT:
+        raise FixtureError(path, "format", f"{manifest['format']!r} is not {FORMAT!r}")
+    network = _require(manifest, "network", path, "")
+    if network not in NETWORKS:
+        raise FixtureError(path, "network", f"{network!r} is not one of {sorted(NETWORKS)}")
+    hyper = _require(manifest, "hyper_parameters", path, "")
+    lr = parse_hex(_require(hyper, "lr", path, "hyper_parameters."), path, "hyper_parameters.lr")
+    epochs = _require(hyper, "epochs", path, "hyper_parameters.")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise FixtureError(path, "hyper_parameters.epochs", f"{epochs!r} is not a positive whole number")
+    _require(manifest, "provenance", path, "")
+    mats = {}
+    for group in ("data", "init"):
+        block = _require(manifest, group, path, "")
+        for key in NETWORKS[network][group]:
+            mats[key] = parse_matrix(_require(block, key, path, f"{group}."), path, f"{group}.{key}")
+    _check_shapes(network, mats, path)
+    data = {k: mats[k] for k in NETWORKS[network]["data"]}
+    init = {k: mats[k] for k in NETWORKS[network]["init"]}
+    return Scenario(manifest.get("name", name), network, path, lr, epochs, data, init, manifest)

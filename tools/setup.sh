@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set-up for `make run` and `make test`: R from the distribution's packages, then .venv with
+# this project and its test extras, then the R package into a library inside .venv.
+# Idempotent: when everything is in place it only checks, in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+R_DEBS="r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
+VENV=.venv
+RLIB=$VENV/R-library
+
+r_ready() {
+  command -v Rscript >/dev/null 2>&1 || return 1
+  [ -f "$(R RHOME 2>/dev/null)/include/R.h" ] || [ -f /usr/share/R/include/R.h ] || return 1
+  Rscript -e 'quit(status = !all(vapply(c("jsonlite", "testthat"), requireNamespace, NA, quietly = TRUE)))' \
+    >/dev/null 2>&1
+}
+
+if ! r_ready; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing R from the distribution: $R_DEBS"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $R_DEBS >/dev/null
+  else
+    echo "setup: R with the jsonlite and testthat packages is needed and could not be installed here." >&2
+    echo "setup: run   sudo apt-get update && sudo apt-get install -y $R_DEBS   then   make setup" >&2
+    exit 1
+  fi
+  r_ready || { echo "setup: R was installed but R.h, jsonlite or testthat is still missing" >&2; exit 1; }
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get install -y -qq --no-install-recommends python3-venv >/dev/null && python3 -m venv "$VENV"
+    else
+      echo "setup: python3 cannot create a virtual environment; run   sudo apt-get install -y python3-venv" >&2
+      exit 1
+    fi
+  fi
+fi
+
+if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+  echo "setup: installing the project and its test extras into $VENV (rpy2 is built against this R)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e '.[test]'
+  touch "$VENV/.installed"
+fi
+
+if [ ! -f "$RLIB/.installed" ] || [ -n "$(find r_impl -newer "$RLIB/.installed" -type f | head -n 1)" ]; then
+  echo "setup: installing the R package r_impl into $RLIB"
+  mkdir -p "$RLIB"
+  R CMD INSTALL --no-multiarch --library="$RLIB" r_impl >"$VENV/r-install.log" 2>&1 \
+    || { cat "$VENV/r-install.log" >&2; exit 1; }
+  touch "$RLIB/.installed"
+fi
