@@ -15,6 +15,8 @@ from .errors import FixtureError, UnknownNameError
 
 SHIPPED_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 FORMAT = "crossverify-scenario/1"
+SMALLEST_NORMAL = 2.0 ** -1022
+SUBNORMAL_HEX = re.compile(r"^[+-]?0x0\.[0-9a-fA-F]*p-1022$")
 HEX_FLOAT = re.compile(r"^[+-]?0x[0-9a-fA-F]+(\.[0-9a-fA-F]*)?p[+-]?[0-9]+$")
 
 # For each network: the matrices a manifest must hold and their shapes, in terms of the sizes
@@ -55,6 +57,10 @@ def parse_hex(text, path, where):
     value = float.fromhex(text)
     if not math.isfinite(value):  # a huge exponent overflows to inf
         raise FixtureError(path, where, f"{text!r} is not finite")
+    if value != 0 and abs(value) < SMALLEST_NORMAL and not SUBNORMAL_HEX.match(text):
+        # R 4.2.2 reads "0x1p-1074" as 0; it reads float.hex()'s "0x0.0000000000001p-1022" exactly
+        raise FixtureError(path, where, f"{text!r} is a subnormal number written in a form R reads as 0",
+                           f"write it as Python's float.hex() does: {value.hex()!r}")
     return value
 
 
