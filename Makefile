@@ -1,5 +1,5 @@
 # `make run` and `make test` do all the set-up they need (tools/setup.sh), then their job.
-.PHONY: setup run test test-r check-r fixtures clean
+.PHONY: setup run test test-r docs-r fixtures clean
 
 VENV := .venv
 
@@ -21,3 +21,7 @@ fixtures: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# regenerate r_impl/man from the #' comments (needs the R package roxygen2: apt-get install r-cran-roxygen2)
+docs-r:
+	cd r_impl && Rscript -e 'roxygen2::roxygenise(roclets = "rd")'

@@ -125,15 +125,20 @@ def write_npz_atomically(path, arrays):
         raise CrossverifyError(f"cannot write {path}: the folder {folder} does not exist. Create it or choose another --out.")
     if not os.access(folder, os.W_OK):
         raise CrossverifyError(f"cannot write {path}: the folder {folder} is not writable. Choose another --out.")
-    fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".npz.tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".npz.tmp", dir=folder)
+    except OSError as exc:
+        raise CrossverifyError(f"cannot write {path}: the folder {folder} is not writable ({exc.strerror}). "
+                               f"Choose another --out.") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
+        raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Nothing was written; choose another --out.") from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def cmd_trace(args, out):

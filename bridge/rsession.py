@@ -47,14 +47,57 @@ def installed_r_version():
     return match.group(1) if match else None
 
 
+def version_tuple(text):
+    return tuple(int(p) for p in re.findall(r"\d+", text or "")[:3])
+
+
+def check_versions(rpy2_version, r_version):
+    """None when this rpy2 can load this R, else the message saying why not (DESIGN.md section 6)."""
+    if rpy2_version and r_version and version_tuple(rpy2_version) >= (3, 6) and version_tuple(r_version) < (4, 5):
+        return (f"rpy2 {rpy2_version} cannot load R {r_version}: rpy2 3.6 calls R 4.5's API (R_getVar, "
+                f"'undefined symbol' at start-up). This project pins rpy2{RPY2_PIN} for the R that Debian 12 "
+                f"ships. To fix: `.venv/bin/pip install 'rpy2{RPY2_PIN}'` (or run `make setup`).")
+    return None
+
+
+def find_r_home():
+    """R's home as rpy2 will find it ($R_HOME, else `R RHOME`), checked to hold R's base package."""
+    home = os.environ.get("R_HOME")
+    if not home:
+        exe = shutil.which("R")
+        if exe is None:
+            raise RUnavailableError(
+                f"R is not installed (no `R` on PATH and R_HOME is not set). To install it on Debian/Ubuntu: "
+                f"`{INSTALL_R}`, then run `make setup`.")
+        try:
+            home = subprocess.run([exe, "RHOME"], capture_output=True, text=True, timeout=60).stdout.strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise RUnavailableError(f"`R RHOME` failed ({exc}); R looks broken. Reinstall it: `{INSTALL_R}`.") from None
+    if not os.path.isdir(os.path.join(home, "library", "base")):
+        raise RUnavailableError(
+            f"R_HOME is {home!r}, which is not an R installation (it has no library/base). Unset R_HOME or point "
+            f"it at R's home (`R RHOME` prints it); to install R on Debian/Ubuntu: `{INSTALL_R}`.")
+    return home
+
+
+def installed_rpy2_version():
+    try:
+        from importlib.metadata import version
+        return version("rpy2")
+    except Exception:
+        return None
+
+
 class RSession:
     """The embedded R, with ``r_impl/R/*.R`` sourced into one environment of its own."""
 
     def __init__(self, package_dir=R_PACKAGE_DIR):
-        if shutil.which("R") is None and not os.environ.get("R_HOME"):
-            raise RUnavailableError(
-                f"R is not installed (no `R` on PATH and R_HOME is not set). To install it on Debian/Ubuntu: "
-                f"`{INSTALL_R}`, then run `make setup`.")
+        # R's start-up can end the whole process (a bad R_HOME, an rpy2 built for another R), so
+        # everything that can be checked is checked before rpy2 is imported.
+        find_r_home()
+        problem = check_versions(installed_rpy2_version(), installed_r_version())
+        if problem:
+            raise RUnavailableError(problem)
         try:
             import rpy2
             version = getattr(rpy2, "__version__", None)

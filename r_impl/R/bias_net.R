@@ -53,7 +53,7 @@ spread_bias <- function(bias, n, bias_layout) {
   matrix(rep(bias, n), nrow = n, byrow = bias_layout == "by-neuron")
 }
 
-#' Step 2: hidden_layer_input = X %*% wh + bh
+#' Step 2: hidden_layer_input = X \%*\% wh + bh
 #' @param X,wh,bh inputs, weights and bias matrix
 hidden_linear <- function(X, wh, bh) {
   hidden_layer_input <- X %*% wh + bh
@@ -67,7 +67,7 @@ hidden_activation <- function(hidden_layer_input) {
   hiddenlayer_activations
 }
 
-#' Step 4: output_layer_input = hiddenlayer_activations %*% wout + bout; output = sigmoid(.)
+#' Step 4: output_layer_input = hiddenlayer_activations \%*\% wout + bout; output = sigmoid(.)
 #' @param hiddenlayer_activations,wout,bout activations, weights and bias matrix
 output_forward <- function(hiddenlayer_activations, wout, bout) {
   output_layer_input <- hiddenlayer_activations %*% wout + bout
@@ -97,7 +97,7 @@ output_delta <- function(E, slope_output_layer) {
   d_output
 }
 
-#' Step 8: Error_at_hidden_layer = d_output %*% t(wout)
+#' Step 8: Error_at_hidden_layer = d_output \%*\% t(wout)
 #' @param d_output,wout step 7's delta and the output weights
 hidden_error <- function(d_output, wout) {
   Error_at_hidden_layer <- d_output %*% t(wout)
@@ -111,7 +111,7 @@ hidden_delta <- function(Error_at_hidden_layer, slope_hidden_layer) {
   d_hiddenlayer
 }
 
-#' Step 10: wout += t(h) %*% d_output * lr; wh += t(X) %*% d_hiddenlayer * lr
+#' Step 10: wout += t(h) \%*\% d_output * lr; wh += t(X) \%*\% d_hiddenlayer * lr
 #' @param X,wh,wout,hiddenlayer_activations,d_output,d_hiddenlayer,lr as named
 update_weights <- function(X, wh, wout, hiddenlayer_activations, d_output, d_hiddenlayer, lr) {
   wout <- wout + (t(hiddenlayer_activations) %*% d_output) * lr

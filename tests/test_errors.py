@@ -1,0 +1,57 @@
+"""Starting R and calling it: clear one-paragraph errors, never a traceback from inside rpy2."""
+import os
+import sys
+
+import pytest
+
+from bridge.errors import RCallError
+from bridge.rsession import check_versions, explain_r_start_failure, installed_r_version, installed_rpy2_version
+from tests.conftest import run_cli
+
+
+def _env(**changes):
+    env = {k: v for k, v in os.environ.items() if k not in ("R_HOME",)}
+    env.update(changes)
+    return env
+
+
+def test_missing_r_is_reported_with_the_install_command():
+    # no R on PATH and no R_HOME: what a machine without R looks like to the bridge
+    code, out, err = run_cli("run", env=_env(PATH=os.path.dirname(sys.executable)))
+    assert code == 3 and out == ""
+    assert "R is not installed" in err and "apt-get install -y r-base-core" in err
+    assert "Traceback" not in err
+
+
+def test_r_home_that_is_not_r_is_reported_before_r_can_end_the_process(tmp_path):
+    code, _, err = run_cli("run", env=_env(R_HOME=str(tmp_path)))
+    assert code == 3
+    assert f"R_HOME is '{tmp_path}', which is not an R installation" in err and "Traceback" not in err
+
+
+def test_rpy2_too_new_for_this_r_names_both_versions_and_the_pin():
+    message = check_versions("3.6.9", "4.2.2")
+    assert "rpy2 3.6.9 cannot load R 4.2.2" in message and "rpy2>=3.5.17,<3.6" in message
+
+
+def test_rpy2_start_up_symbol_error_is_explained():
+    # the text rpy2 3.6 raises on R 4.2 (DESIGN.md section 6)
+    exc = OSError("cannot load library '/usr/lib/R/lib/libR.so': undefined symbol: R_getVar")
+    message = explain_r_start_failure(exc, "3.6.9", "4.2.2")
+    assert "rpy2 3.6.9 cannot load R 4.2.2" in message and "R_getVar" in message and "<3.6" in message
+
+
+def test_installed_pair_is_accepted():
+    assert installed_rpy2_version() and installed_r_version()
+    assert check_versions(installed_rpy2_version(), installed_r_version()) is None
+
+
+def test_r_errors_arrive_with_r_own_message(r_session):
+    with pytest.raises(RCallError, match="unknown variant 'colsums': choose one of article, corrected"):
+        r_session.call("variant_switches", "colsums")
+
+
+def test_non_conformable_matrices_raise_r_message_not_an_rpy2_traceback(r_session):
+    with pytest.raises(RCallError, match="non-conformable"):
+        r_session.call("hidden_linear", r_session.to_r([[1.0, 2.0]]), r_session.to_r([[1.0, 2.0]]),
+                       r_session.to_r([[0.0]]))
