@@ -85,44 +85,31 @@ def _prev(trace, name, start):
     return np.concatenate([np.broadcast_to(start, shape)[None], rest])
 
 
-def _operand(token, left, right, fixed, lockstep):
-    """An operand named like ``wh@prev`` or ``hiddenlayer_activations.T``, from both traces."""
-    transpose = token.endswith(".T")
-    name = token[:-2] if transpose else token
-    if name in fixed:
-        op = bounds.Operand(fixed[name], fixed[name])
-    elif name.endswith("@prev"):
-        # Both sides were handed the same drawn weights; how a side lays them out (R's bias
-        # matrices) is part of the step that uses them, so epoch 0 starts from the right
-        # side's matrices on both sides, and a layout difference shows at its first use.
-        base = name[:-5]
-        r = _prev(right, base, right.start[base])
-        op = bounds.Operand(r if lockstep else _prev(left, base, right.start[base]), r)
-    else:
-        op = bounds.Operand(left.steps[name], right.steps[name])
-    return op.T if transpose else op
+def _leaf_reader(left, right, fixed, lockstep):
+    """Leaves of a step's expression: shared data (``X``, ``lr``), recorded intermediates, or
+    the weights each epoch started from (``wh@prev``)."""
 
+    def leaf(token):
+        if token in fixed:
+            value = np.asarray(fixed[token], dtype=np.float64)
+            return bounds.Node.leaf(value, value)
+        if token.endswith("@prev"):
+            # Both sides were handed the same drawn weights; how a side lays them out (R's bias
+            # matrices) is part of the step that uses them, so epoch 0 starts from the right
+            # side's matrices on both sides, and a layout difference shows at its first use.
+            base = token[:-5]
+            r = _prev(right, base, right.start[base])
+            return bounds.Node.leaf(r if lockstep else _prev(left, base, right.start[base]), r)
+        return bounds.Node.leaf(left.steps[token], right.steps[token])
 
-def step_bound(kind, args, z, fixed):
-    """(P, S, c) for one step (bridge/bounds.py)."""
-    if kind == "matmul_add":
-        return bounds.matmul_add(*args)
-    if kind == "matmul":
-        return bounds.matmul(*args)
-    if kind in ("sigmoid", "sub", "slope", "mul"):
-        return getattr(bounds, kind)(*args, z)
-    if kind == "update_matmul":
-        return bounds.update_matmul(*args, fixed["lr"])
-    if kind == "update_sum":
-        return bounds.update_sum(*args, fixed["lr"], fixed["reduce"], fixed["sum_terms"])
-    raise ValueError(f"unknown step kind {kind!r}")
+    return leaf
 
 
 def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
                    weights=("wh", "bh", "wout", "bout")):
     """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
 
-    ``spec`` lists (step, name, kind, operand tokens) in the order one epoch computes them;
+    ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/bounds.py);
     ``fixed`` holds the data (X, y), ``lr`` and the step-11 reducer; with ``lockstep`` the
     left trace took every epoch from the right trace's state.
     """
@@ -133,12 +120,12 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
         raise ValueError("the two traces recorded different epochs")
     result = Comparison(rule, epochs=len(epochs))
     candidates = []
-    for order, (step, name, kind, tokens) in enumerate(spec):
-        z = bounds.Operand(left.steps[name], right.steps[name])
-        args = [_operand(t, left, right, fixed, lockstep) for t in tokens]
-        P, S, c = step_bound(kind, args, z, fixed)
-        limit = np.broadcast_to(bounds.bound(P, S, c), z.d.shape)
-        S = np.broadcast_to(S, z.d.shape)
+    leaf = _leaf_reader(left, right, fixed, lockstep)
+    for order, (step, name, expr) in enumerate(spec):
+        z = bounds.Node.leaf(left.steps[name], right.steps[name])
+        node = bounds.evaluate(expr, leaf, fixed)
+        limit = np.broadcast_to(node.d, z.d.shape)
+        S = np.broadcast_to(node.S, z.d.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(z.d == 0, 0.0, z.d / limit)
             scaled = np.where(z.d == 0, 0.0, z.d / (bounds.U * np.maximum(S, bounds.TINY)))

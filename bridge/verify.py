@@ -28,22 +28,23 @@ KERNELS = ("exact", "float")
 MODES = ("lockstep", "free-running")
 VARIANTS = tuple(rmodel.VARIANTS)
 
-# (article step, intermediate, kind of operation, operands) in the order an epoch computes them
+# (article step, intermediate, the expression both languages evaluate for it), in the order an
+# epoch computes them; bridge/bounds.py turns each expression into a floating-point bound.
 BIAS_NET_SPEC = (
-    (2, "hidden_layer_input", "matmul_add", ("X", "wh@prev", "bh@prev")),
-    (3, "hiddenlayer_activations", "sigmoid", ("hidden_layer_input",)),
-    (4, "output_layer_input", "matmul_add", ("hiddenlayer_activations", "wout@prev", "bout@prev")),
-    (4, "output", "sigmoid", ("output_layer_input",)),
-    (5, "E", "sub", ("y", "output")),
-    (6, "slope_output_layer", "slope", ("output",)),
-    (6, "slope_hidden_layer", "slope", ("hiddenlayer_activations",)),
-    (7, "d_output", "mul", ("E", "slope_output_layer")),
-    (8, "Error_at_hidden_layer", "matmul", ("d_output", "wout@prev.T")),
-    (9, "d_hiddenlayer", "mul", ("Error_at_hidden_layer", "slope_hidden_layer")),
-    (10, "wout", "update_matmul", ("wout@prev", "hiddenlayer_activations.T", "d_output")),
-    (10, "wh", "update_matmul", ("wh@prev", "X.T", "d_hiddenlayer")),
-    (11, "bout", "update_sum", ("bout@prev", "d_output")),
-    (11, "bh", "update_sum", ("bh@prev", "d_hiddenlayer")),
+    (2, "hidden_layer_input", ("add", ("matmul", "X", "wh@prev"), "bh@prev")),
+    (3, "hiddenlayer_activations", ("sigmoid", "hidden_layer_input")),
+    (4, "output_layer_input", ("add", ("matmul", "hiddenlayer_activations", "wout@prev"), "bout@prev")),
+    (4, "output", ("sigmoid", "output_layer_input")),
+    (5, "E", ("sub", "y", "output")),
+    (6, "slope_output_layer", ("slope", "output")),
+    (6, "slope_hidden_layer", ("slope", "hiddenlayer_activations")),
+    (7, "d_output", ("mul", "E", "slope_output_layer")),
+    (8, "Error_at_hidden_layer", ("matmul", "d_output", ("T", "wout@prev"))),
+    (9, "d_hiddenlayer", ("mul", "Error_at_hidden_layer", "slope_hidden_layer")),
+    (10, "wout", ("add", "wout@prev", ("mul", ("matmul", ("T", "hiddenlayer_activations"), "d_output"), "lr"))),
+    (10, "wh", ("add", "wh@prev", ("mul", ("matmul", ("T", "X"), "d_hiddenlayer"), "lr"))),
+    (11, "bout", ("add", "bout@prev", ("mul", ("sum", "d_output"), "lr"))),
+    (11, "bh", ("add", "bh@prev", ("mul", ("sum", "d_hiddenlayer"), "lr"))),
 )
 assert tuple(s[1] for s in BIAS_NET_SPEC) == bias_net.NAMES
 
