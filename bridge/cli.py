@@ -18,8 +18,12 @@ from .errors import CrossverifyError, UnknownNameError
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
+# Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
+# registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
+COMMAND_MODULES = ()
 
-def _fixtures(parser):
+
+def add_fixtures_option(parser):
     parser.add_argument("--fixtures", metavar="DIR", default=None,
                         help="read scenarios from DIR, laid out like the shipped fixtures/ (default: shipped)")
 
@@ -35,7 +39,7 @@ def build_parser():
     run = sub.add_parser("run", help="compare Python and R on every scenario, variant, kernels and mode",
                          description="Compare Python and R; with no options, everything. Exit 0 only "
                                      "when every row meets its expectation.")
-    _fixtures(run)
+    add_fixtures_option(run)
     run.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
     run.add_argument("--variant", action="append", metavar="V",
                      help=f"only this R variant (repeatable): {', '.join(verify.VARIANTS)}")
@@ -50,7 +54,7 @@ def build_parser():
     trace = sub.add_parser("trace", help="write one implementation's trace to a .npz file",
                            description="Write the initial weights and every intermediate of every epoch "
                                        "(keys init/<name> and epoch<k>/<name>) to a plain .npz file.")
-    _fixtures(trace)
+    add_fixtures_option(trace)
     trace.add_argument("--scenario", default="bias-net", help="scenario (default: bias-net)")
     trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
     trace.add_argument("--variant", default="corrected",
@@ -58,6 +62,11 @@ def build_parser():
     trace.add_argument("--kernels", default="exact", help="Python kernels: exact or float (default: exact)")
     trace.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the scenario's)")
     trace.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the trace")
+    run.set_defaults(handler=cmd_run)
+    trace.set_defaults(handler=cmd_trace)
+    import importlib
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -173,7 +182,7 @@ def main(argv=None, out=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "trace": cmd_trace}[args.command](args, out)
+        return args.handler(args, out)
     except CrossverifyError as exc:
         print(f"crossverify: error: {exc}", file=sys.stderr)
         return exc.exit_code
