@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 R_DEBS="r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
+PY_DEBS="python3-dev"  # Python.h: pip compiles rpy2 3.5 from its source
 VENV=.venv
 RLIB=$VENV/R-library
 
@@ -16,23 +17,28 @@ r_ready() {
     >/dev/null 2>&1
 }
 
-if ! r_ready; then
+py_headers_ready() {
+  python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.isfile(os.path.join(sysconfig.get_path("include"), "Python.h")))' 2>/dev/null
+}
+
+if ! r_ready || ! py_headers_ready; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing R from the distribution: $R_DEBS"
+    echo "setup: installing from the distribution: $R_DEBS $PY_DEBS"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends $R_DEBS >/dev/null
+    apt-get install -y -qq --no-install-recommends $R_DEBS $PY_DEBS >/dev/null
   else
-    echo "setup: R with the jsonlite and testthat packages is needed and could not be installed here." >&2
-    echo "setup: run   sudo apt-get update && sudo apt-get install -y $R_DEBS   then   make setup" >&2
+    echo "setup: R with the jsonlite and testthat packages, and Python's headers, are needed and could not be installed here." >&2
+    echo "setup: run   sudo apt-get update && sudo apt-get install -y $R_DEBS $PY_DEBS   then   make setup" >&2
     exit 1
   fi
   r_ready || { echo "setup: R was installed but R.h, jsonlite or testthat is still missing" >&2; exit 1; }
+  py_headers_ready || { echo "setup: python3-dev was installed but Python.h is still missing" >&2; exit 1; }
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
-  if ! python3 -m venv "$VENV" 2>/dev/null; then
+  if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       apt-get install -y -qq --no-install-recommends python3-venv >/dev/null && python3 -m venv "$VENV"
     else
