@@ -79,10 +79,13 @@ class Comparison:
 
 
 def _prev(trace, name, start):
-    """The value of weight ``name`` each recorded epoch started from; epoch 0 starts from ``start``."""
-    shape = np.broadcast_shapes(np.shape(start), trace.steps[name].shape[1:])
-    rest = np.broadcast_to(trace.steps[name][:-1], (len(trace) - 1,) + shape)
-    return np.concatenate([np.broadcast_to(start, shape)[None], rest])
+    """The value of weight ``name`` each recorded epoch started from (``start`` before the first)."""
+    series = trace.series(name)
+    shape = np.broadcast_shapes(np.shape(start), series.shape[1:])
+    index = trace.epochs - 1 - trace.first_epoch
+    out = np.array(np.broadcast_to(series[np.maximum(index, 0)], (len(index),) + shape))
+    out[index < 0] = np.broadcast_to(start, shape)
+    return out
 
 
 def _leaf_reader(left, right, fixed, lockstep):
@@ -116,7 +119,7 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
     if rule not in ("identical", "within-bound"):
         raise ValueError(f"unknown rule {rule!r}")
     epochs = left.epochs
-    if not np.array_equal(epochs, right.epochs):
+    if not np.array_equal(epochs, right.epochs) or left.first_epoch != right.first_epoch:
         raise ValueError("the two traces recorded different epochs")
     result = Comparison(rule, epochs=len(epochs))
     candidates = []
@@ -140,10 +143,29 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
             flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0]
             element = np.unravel_index(np.flatnonzero(bad[flat])[0], bad.shape[1:])
             at = (flat,) + element
-            candidates.append((flat, order, Divergence(
+            candidates.append((int(epochs[flat]), order, Divergence(
                 int(epochs[flat]), step, name, tuple(int(i) for i in element),
                 float(z.left[at]), float(z.right[at]),
                 None if rule == "identical" else float(limit[at]), labels)))
+    # between the recorded epochs only the series kept at every epoch (the weights) can be
+    # compared: bit for bit under "identical"; under "within-bound" they feed the horizon
+    order_of = {name: (order, step) for order, (step, name, _) in enumerate(spec)}
+    for name in set(left.history) & set(right.history) & set(order_of):
+        a, b = np.broadcast_arrays(left.series(name), right.series(name))
+        d = np.abs(a - b)
+        stats = result.stats.get(name)
+        if stats is not None:
+            stats.max_abs = max(stats.max_abs, float(d.max(initial=0.0)))
+        if rule == "identical":
+            bad = a.view(np.uint64) != b.view(np.uint64)
+            if bad.any():
+                k = int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
+                element = np.unravel_index(np.flatnonzero(bad[k])[0], bad.shape[1:])
+                epoch = left.first_epoch + k
+                order, step = order_of[name]
+                candidates.append((epoch, order, Divergence(
+                    epoch, step, name, tuple(int(i) for i in element), float(a[(k,) + element]),
+                    float(b[(k,) + element]), None, labels)))
     if candidates:
         result.first = min(candidates, key=lambda c: (c[0], c[1]))[2]
     result.horizon = horizon(left, right, weights)
@@ -154,11 +176,13 @@ def horizon(left, right, weights):
     """First epoch at which some weight matrix differs by more than HORIZON_RELATIVE of its size."""
     first = None
     for w in weights:
-        a, b = np.broadcast_arrays(left.steps[w], right.steps[w])
+        if w not in left.history or w not in right.history:
+            continue
+        a, b = np.broadcast_arrays(left.series(w), right.series(w))
         d = np.abs(a - b).reshape(len(a), -1).max(axis=1)
         scale = np.maximum(np.abs(a), np.abs(b)).reshape(len(a), -1).max(axis=1)
         over = np.flatnonzero(~(d <= HORIZON_RELATIVE * scale))
         if over.size:
-            e = int(left.epochs[over[0]])
+            e = left.first_epoch + int(over[0])
             first = e if first is None else min(first, e)
     return first
