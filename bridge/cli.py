@@ -47,6 +47,9 @@ def build_parser():
                      help=f"only these Python kernels (repeatable): {', '.join(verify.KERNELS)}")
     run.add_argument("--mode", action="append", metavar="M",
                      help=f"only this comparison mode (repeatable): {', '.join(verify.MODES)}")
+    run.add_argument("--audit", choices=verify.AUDITS, default="checkpoints",
+                     help="checkpoints (default): long runs keep every intermediate at checkpoint epochs and "
+                          "the weights at every epoch; full: every intermediate of every epoch, streamed in chunks")
     run.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     run.add_argument("--per-intermediate", action="store_true",
                      help="also print, per intermediate, the largest difference and the bound at it")
@@ -80,7 +83,7 @@ def _print_table(rows, per_intermediate, out):
                              f"{r.first_divergence.name}{list(r.first_divergence.index)}"
                              if r.first_divergence else "none"),
         "max difference": f"{r.max_abs:.3g}",
-        "horizon": "-" if r.kernels == "exact" or r.variant != "corrected" or r.mode == "lockstep"
+        "horizon": "-" if r.expectation != "within-bound" or r.mode == "lockstep"
                    else (f"epoch {r.horizon}" if r.horizon is not None else "none"),
     } for r in rows])
     out.write(table.to_string(index=False) + "\n")
@@ -102,6 +105,13 @@ def _print_table(rows, per_intermediate, out):
     out.write(f"\n{len(rows) - len(failed)} of {len(rows)} checks meet their expectation.\n")
 
 
+def _progress_printer():
+    """Overwrite one status line on the terminal."""
+    def show(message):
+        print(f"\r\033[K... {message}", end="", file=sys.stderr, flush=True)
+    return show
+
+
 def cmd_run(args, out):
     from . import verify
     from .rsession import get_session
@@ -115,8 +125,10 @@ def cmd_run(args, out):
         for g in given or ():
             verify.check_name(kind, g, known)
     session = get_session()
-    progress = (lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)) if sys.stderr.isatty() else None
-    rows = verify.run(session, names, args.variant, args.kernels, args.mode, args.fixtures, progress)
+    progress = _progress_printer() if sys.stderr.isatty() else None
+    rows = verify.run(session, names, args.variant, args.kernels, args.mode, args.fixtures, progress, args.audit)
+    if progress:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
     if args.format == "json":
         json.dump({"r_version": session.r_version, "rpy2_version": session.rpy2_version, "blas": session.blas,
                    "rows": [r.to_dict() for r in rows], "ok": all(r.ok for r in rows)}, out, indent=2)

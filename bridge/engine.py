@@ -102,7 +102,11 @@ def _leaf_reader(left, right, fixed, lockstep):
             # side's matrices on both sides, and a layout difference shows at its first use.
             base = token[:-5]
             r = _prev(right, base, right.start[base])
-            return bounds.Node.leaf(r if lockstep else _prev(left, base, right.start[base]), r)
+            if lockstep:
+                return bounds.Node.leaf(r, r)
+            # a chunk of a longer run starts from its own side's state
+            left_start = right.start[base] if left.first_epoch == 0 else left.start[base]
+            return bounds.Node.leaf(_prev(left, base, left_start), r)
         return bounds.Node.leaf(left.steps[token], right.steps[token])
 
     return leaf

@@ -26,7 +26,14 @@ NETWORKS = {
         "data": {"X": ("n", "f"), "y": ("n", "o")},
         "init": {"wh": ("f", "h"), "bh": (1, "h"), "wout": ("h", "o"), "bout": (1, "o")},
     },
+    "detail": {
+        "data": {"X": ("f", "n"), "y": ("o", "n")},
+        "init": {"weights_input_hidden": ("f", "h"), "weights_hidden_output": ("h", "o")},
+    },
 }
+# "normalise": X is stored raw, one sample per row; each implementation subtracts the global
+# minimum, divides by the global maximum and transposes it (the article's moons preparation).
+PREPROCESSING = ("none", "normalise")
 
 
 @dataclass
@@ -39,6 +46,7 @@ class Scenario:
     data: dict
     init: dict
     manifest: dict = field(repr=False)
+    preprocessing: str = "none"
 
 
 def list_scenarios(fixtures_dir=None):
@@ -92,11 +100,13 @@ def _require(obj, key, path, where):
     return obj[key]
 
 
-def _check_shapes(network, mats, path):
+def _check_shapes(network, mats, path, preprocessing="none"):
     sizes = {}
     spec = NETWORKS[network]
     for group in ("data", "init"):
         for name, dims in spec[group].items():
+            if preprocessing == "normalise" and name == "X":
+                dims = dims[::-1]  # stored one sample per row, transposed by the implementations
             for axis, dim in enumerate(dims):
                 got = mats[name].shape[axis]
                 if isinstance(dim, int):
@@ -136,12 +146,15 @@ def load_scenario(name, fixtures_dir=None):
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise FixtureError(path, "hyper_parameters.epochs", f"{epochs!r} is not a positive whole number")
     _require(manifest, "provenance", path, "")
+    preprocessing = manifest.get("preprocessing", "none")
+    if preprocessing not in PREPROCESSING:
+        raise FixtureError(path, "preprocessing", f"{preprocessing!r} is not one of {list(PREPROCESSING)}")
     mats = {}
     for group in ("data", "init"):
         block = _require(manifest, group, path, "")
         for key in NETWORKS[network][group]:
             mats[key] = parse_matrix(_require(block, key, path, f"{group}."), path, f"{group}.{key}")
-    _check_shapes(network, mats, path)
+    _check_shapes(network, mats, path, preprocessing)
     data = {k: mats[k] for k in NETWORKS[network]["data"]}
     init = {k: mats[k] for k in NETWORKS[network]["init"]}
-    return Scenario(manifest.get("name", name), network, path, lr, epochs, data, init, manifest)
+    return Scenario(manifest.get("name", name), network, path, lr, epochs, data, init, manifest, preprocessing)

@@ -2,67 +2,42 @@
 
 A row is (scenario, variant, kernels, mode). Its expectation is fixed in advance:
 
-* ``identical``: Python and R ``corrected`` with exact kernels, 0 bits apart everywhere;
+* ``identical``: Python against R's reference variant (bias-net ``corrected``, the detail
+  network's only R translation) with exact kernels, 0 bits apart everywhere;
 * ``within-bound``: the same pair with float kernels, inside the bound of bridge/bounds.py;
-* ``differs-as-predicted``: the article's R variants. R must equal, under the kernels' rule,
-  what the Python model of R's recycling (bridge/rmodel.py) predicts at every step of every
-  epoch, and R's first divergence from Python must be the one that model predicts.
+* ``differs-as-predicted``: the article's other R variants of bias-net. R must equal, under the
+  kernels' rule, what the Python model of R's recycling (bridge/rmodel.py) predicts at every
+  step of every epoch, and R's first divergence from Python must be the one that model predicts.
 
 ``lockstep`` steps Python from R's state at the start of every epoch; ``free-running`` lets
-each side follow its own trajectory from the same initial weights.
+each side follow its own trajectory from the same initial weights. Long runs keep every
+intermediate at checkpoint epochs and the weights at every epoch; ``audit="full"`` streams every
+intermediate of every epoch through the comparison in chunks instead, in bounded memory.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from python_impl import bias_net
-from python_impl.kernels import get_kernels
-from python_impl.trace import Trace, run_epochs, run_lockstep
-
-from . import rmodel
-from .engine import compare_traces
+from .engine import Comparison, compare_traces
 from .errors import UnknownNameError
+from .networks import BIAS_NET_SPEC, DETAIL_SPEC, network_for  # noqa: F401 - re-exported for tests
 from .scenarios import list_scenarios, load_scenario
 
 KERNELS = ("exact", "float")
 MODES = ("lockstep", "free-running")
-VARIANTS = tuple(rmodel.VARIANTS)
-
-# (article step, intermediate, the expression both languages evaluate for it), in the order an
-# epoch computes them; bridge/bounds.py turns each expression into a floating-point bound.
-BIAS_NET_SPEC = (
-    (2, "hidden_layer_input", ("add", ("matmul", "X", "wh@prev"), "bh@prev")),
-    (3, "hiddenlayer_activations", ("sigmoid", "hidden_layer_input")),
-    (4, "output_layer_input", ("add", ("matmul", "hiddenlayer_activations", "wout@prev"), "bout@prev")),
-    (4, "output", ("sigmoid", "output_layer_input")),
-    (5, "E", ("sub", "y", "output")),
-    (6, "slope_output_layer", ("slope", "output")),
-    (6, "slope_hidden_layer", ("slope", "hiddenlayer_activations")),
-    (7, "d_output", ("mul", "E", "slope_output_layer")),
-    (8, "Error_at_hidden_layer", ("matmul", "d_output", ("T", "wout@prev"))),
-    (9, "d_hiddenlayer", ("mul", "Error_at_hidden_layer", "slope_hidden_layer")),
-    (10, "wout", ("add", "wout@prev", ("mul", ("matmul", ("T", "hiddenlayer_activations"), "d_output"), "lr"))),
-    (10, "wh", ("add", "wh@prev", ("mul", ("matmul", ("T", "X"), "d_hiddenlayer"), "lr"))),
-    (11, "bout", ("add", "bout@prev", ("mul", ("sum", "d_output"), "lr"))),
-    (11, "bh", ("add", "bh@prev", ("mul", ("sum", "d_hiddenlayer"), "lr"))),
-)
-assert tuple(s[1] for s in BIAS_NET_SPEC) == bias_net.NAMES
-
-
-def expectation_for(variant, kernels):
-    if variant != "corrected":
-        return "differs-as-predicted"
-    return "identical" if kernels == "exact" else "within-bound"
-
-
-def rule_for(kernels):
-    return "identical" if kernels == "exact" else "within-bound"
+AUDITS = ("checkpoints", "full")
+VARIANTS = ("article", "corrected", "rowsums-only", "colsums-only")
+AUDIT_CHUNK = 25  # epochs per chunk of a full audit: ~10 MB of moons intermediates per trace
 
 
 def check_name(kind, name, known):
     if name not in known:
         raise UnknownNameError(kind, name, known)
     return name
+
+
+def rule_for(kernels):
+    return "identical" if kernels == "exact" else "within-bound"
 
 
 @dataclass
@@ -79,6 +54,8 @@ class Row:
     horizon: object = None
     note: str = ""
     stats: dict = field(default_factory=dict)
+    audit: str = "checkpoints"
+    epochs_checked: int = 0
 
     @property
     def verdict(self):
@@ -87,12 +64,34 @@ class Row:
     def to_dict(self):
         return {
             "scenario": self.scenario, "variant": self.variant, "kernels": self.kernels, "mode": self.mode,
-            "expectation": self.expectation, "verdict": self.verdict, "ok": self.ok,
+            "expectation": self.expectation, "verdict": self.verdict, "ok": self.ok, "audit": self.audit,
+            "epochs_with_every_intermediate": self.epochs_checked,
             "first_divergence": self.first_divergence.to_dict() if self.first_divergence else None,
             "predicted_divergence": self.predicted_divergence.to_dict() if self.predicted_divergence else None,
             "max_abs_difference": self.max_abs, "horizon": self.horizon, "note": self.note,
             "per_intermediate": {k: v.to_dict() for k, v in self.stats.items()},
         }
+
+
+def merge(parts):
+    """One Comparison from the Comparisons of consecutive chunks of a run."""
+    out = Comparison(parts[0].rule)
+    for part in parts:
+        out.epochs += part.epochs
+        if out.first is None:
+            out.first = part.first
+        if out.horizon is None:
+            out.horizon = part.horizon
+        for name, s in part.stats.items():
+            have = out.stats.get(name)
+            if have is None:
+                out.stats[name] = s
+                continue
+            if s.max_ratio > have.max_ratio:
+                have.max_ratio, have.bound_at_max = s.max_ratio, s.bound_at_max
+            have.max_abs = max(have.max_abs, s.max_abs)
+            have.max_scaled = max(have.max_scaled, s.max_scaled)
+    return out
 
 
 class Verifier:
@@ -101,11 +100,15 @@ class Verifier:
     def __init__(self, session, scenario, epochs=None):
         self.session = session
         self.scenario = scenario
+        self.net = network_for(scenario)
         self.epochs = epochs or scenario.epochs
-        self.X = scenario.data["X"]
-        self.y = scenario.data["y"]
-        self.lr = scenario.lr
+        self.X, self.y, self.lr = self.net.X, self.net.y, scenario.lr
+        self.record = self.net.checkpoints() if epochs is None else None
         self._cache = {}
+
+    @property
+    def variants(self):
+        return self.net.variants
 
     def _cached(self, key, make):
         if key not in self._cache:
@@ -114,64 +117,62 @@ class Verifier:
 
     # -- traces ------------------------------------------------------------------------------
     def python(self, kernels):
-        xp = get_kernels(kernels)
-        return self._cached(("python", kernels), lambda: bias_net.train(
-            self.X, self.y, self.scenario.init, self.lr, self.epochs, xp))
+        return self._cached(("python", kernels), lambda: self.net.python(kernels, self.epochs, record=self.record))
 
-    def r(self, variant):
-        return self._cached(("r", variant), lambda: r_trace(self.session, self.scenario, variant, self.epochs))
+    def r(self, variant=None):
+        variant = variant or self.net.reference_variant
+        return self._cached(("r", variant), lambda: self.net.r(self.session, variant, self.epochs, record=self.record))
 
-    def python_lockstep(self, kernels, variant="corrected"):
-        xp = get_kernels(kernels)
-        return self._cached(("python-lockstep", kernels, variant), lambda: bias_net.train_lockstep(
-            self.X, self.y, self.r(variant), self.lr, xp))
+    def python_lockstep(self, kernels, variant=None):
+        variant = variant or self.net.reference_variant
+        return self._cached(("python-lockstep", kernels, variant),
+                            lambda: self.net.python_lockstep(kernels, self.r(variant)))
 
     def model(self, variant, kernels, lockstep=False):
         """The Python model of R's ``variant`` (bridge/rmodel.py), free-running or lockstep with R."""
-        xp = get_kernels(kernels)
+        return self._cached(("model", variant, kernels, lockstep), lambda: self.net.model(
+            variant, kernels, self.epochs, reference=self.r(variant) if lockstep else None))
 
-        def epoch(state):
-            return rmodel.r_epoch(self.X, self.y, state, self.lr, variant, xp)
-
-        if lockstep:
-            return self._cached(("model-lockstep", variant, kernels),
-                                lambda: run_lockstep(epoch, self.r(variant), bias_net.WEIGHTS))
-        start = rmodel.r_initial_state(self.scenario.init, self.X.shape[0], variant)
-        return self._cached(("model", variant, kernels), lambda: run_epochs(
-            epoch, start, self.epochs, bias_net.NAMES, bias_net.WEIGHTS, init=self.scenario.init))
-
-    # -- comparisons -------------------------------------------------------------------------
     def fixed(self, variant=None):
-        """Data, learning rate and step 11's reducer: Python's, or R ``variant``'s as modelled."""
-        n, h = self.X.shape[0], self.scenario.init["bh"].shape[1]
-        out = {"X": self.X, "y": self.y, "lr": self.lr}
-        if variant is None:
-            out["reduce"], out["sum_terms"] = (lambda D: D.sum(axis=-2, keepdims=True)), n
-        else:
-            sums = rmodel.VARIANTS[variant]["bias_sums"]
-            out["reduce"], out["sum_terms"] = rmodel.r_sum_reducer(variant, n), (h if sums == "rowSums" else n)
-        return out
+        return self.net.fixed(variant)
 
-    def row(self, variant, kernels, mode):
+    # -- rows --------------------------------------------------------------------------------
+    def expectation(self, variant, kernels):
+        if variant != self.net.reference_variant:
+            return "differs-as-predicted"
+        return "identical" if kernels == "exact" else "within-bound"
+
+    def _row(self, variant, kernels, mode, cmp, audit="checkpoints"):
+        note = ""
+        if kernels == "float" and mode == "free-running":
+            note = ("the weights agree to half their digits at every epoch" if cmp.horizon is None else
+                    f"the weights part by more than 2^-26 of their size from epoch {cmp.horizon}: "
+                    f"each side follows its own rounding from there, and every step stays within its bound")
+        return Row(self.scenario.name, variant, kernels, mode, self.expectation(variant, kernels), cmp.holds,
+                   cmp.first, None, cmp.max_abs, cmp.horizon, note, cmp.stats, audit, cmp.epochs)
+
+    def row(self, variant, kernels, mode, audit="checkpoints"):
         lockstep = mode == "lockstep"
         rule = rule_for(kernels)
-        expectation = expectation_for(variant, kernels)
-        name = self.scenario.name
-        if variant == "corrected":
+        if audit == "full" and self.record is not None:
+            return self.audit_rows(variant, [kernels], [mode])[0]
+        if variant == self.net.reference_variant:
             left = self.python_lockstep(kernels) if lockstep else self.python(kernels)
-            cmp = compare_traces(left, self.r("corrected"), BIAS_NET_SPEC, self.fixed(), rule, lockstep=lockstep)
-            note = ""
-            if kernels == "float" and not lockstep:
-                note = ("weights agree to half their digits at every epoch" if cmp.horizon is None else
-                        f"weights part by more than 2^-26 of their size from epoch {cmp.horizon}")
-            return Row(name, variant, kernels, mode, expectation, cmp.holds, cmp.first, None,
-                       cmp.max_abs, cmp.horizon, note, cmp.stats)
-        # the article's R variants: R must match the model of R, and part from Python where predicted
-        model_vs_r = compare_traces(self.model(variant, kernels, lockstep), self.r(variant), BIAS_NET_SPEC,
+            cmp = compare_traces(left, self.r(variant), self.net.spec, self.fixed(), rule, lockstep=lockstep,
+                                 weights=self.net.weights)
+            return self._row(variant, kernels, mode, cmp, audit)
+        return self._variant_row(variant, kernels, mode)
+
+    def _variant_row(self, variant, kernels, mode):
+        """An article variant of R: equal to the model of R's recycling, parting from Python as predicted."""
+        lockstep = mode == "lockstep"
+        rule = rule_for(kernels)
+        spec = self.net.spec
+        model_vs_r = compare_traces(self.model(variant, kernels, lockstep), self.r(variant), spec,
                                     self.fixed(variant), rule, lockstep=lockstep, labels=("model-of-R", "r"))
-        actual = compare_traces(self.python(kernels), self.r(variant), BIAS_NET_SPEC, self.fixed(), rule).first
-        predicted = compare_traces(self.python(kernels), self.model(variant, kernels), BIAS_NET_SPEC,
-                                   self.fixed(), rule, labels=("python", "model-of-R")).first
+        actual = compare_traces(self.python(kernels), self.r(variant), spec, self.fixed(), rule).first
+        predicted = compare_traces(self.python(kernels), self.model(variant, kernels), spec, self.fixed(), rule,
+                                   labels=("python", "model-of-R")).first
         problems = []
         if not model_vs_r.holds:
             problems.append("R departs from the model of its recycling at " + model_vs_r.first.describe())
@@ -180,39 +181,58 @@ class Verifier:
                             f"{predicted.describe() if predicted else 'none'}")
         elif kernels == "exact" and np.float64(actual.right).tobytes() != np.float64(predicted.right).tobytes():
             problems.append("R's value at the first divergence is not the predicted value")
-        note = "; ".join(problems) or (f"R equals the model of R's recycling at every step ({model_vs_r.rule})")
-        return Row(name, variant, kernels, mode, expectation, not problems, actual, predicted,
-                   model_vs_r.max_abs, None, note, model_vs_r.stats)
+        note = "; ".join(problems) or f"R equals the model of R's recycling at every step ({model_vs_r.rule})"
+        return Row(self.scenario.name, variant, kernels, mode, "differs-as-predicted", not problems, actual,
+                   predicted, model_vs_r.max_abs, None, note, model_vs_r.stats, "checkpoints", model_vs_r.epochs)
+
+    def audit_rows(self, variant, kernels_list, modes, chunk=AUDIT_CHUNK, progress=None):
+        """Every intermediate of every epoch, streamed: R, Python free-running and Python lockstep run
+        chunk by chunk, each chunk is compared and dropped. One R run serves every row."""
+        net = self.net
+        parts = {(k, m): [] for k in kernels_list for m in modes}
+        r_state = None
+        py_state = {k: None for k in kernels_list}
+        for first in range(0, self.epochs, chunk):
+            n = min(chunk, self.epochs - first)
+            r = net.r(self.session, variant, n, start=r_state, first_epoch=first)
+            r_state = {w: r.series(w)[-1] for w in net.weights}
+            for k in kernels_list:
+                rule = rule_for(k)
+                if "free-running" in modes:
+                    py = net.python(k, n, start=py_state[k], first_epoch=first)
+                    py_state[k] = {w: py.series(w)[-1] for w in net.weights}
+                    parts[(k, "free-running")].append(
+                        compare_traces(py, r, net.spec, net.fixed(), rule, weights=net.weights))
+                if "lockstep" in modes:
+                    parts[(k, "lockstep")].append(compare_traces(net.python_lockstep(k, r), r, net.spec, net.fixed(),
+                                                                 rule, lockstep=True, weights=net.weights))
+            if progress:
+                progress(f"{self.scenario.name}: full audit, epoch {first + n} of {self.epochs}")
+        return [self._row(variant, k, m, merge(parts[(k, m)]), "full") for k in kernels_list for m in modes]
 
 
-def r_trace(session, scenario, variant, epochs):
-    """R's free-running trace of ``variant`` (r_impl/R/bias_net.R), as a Trace."""
-    init = scenario.init
-    res = session.call("bias_net_train", session.to_r(scenario.data["X"]), session.to_r(scenario.data["y"]),
-                       session.to_r(init["wh"]), session.to_r(init["bh"].ravel()), session.to_r(init["wout"]),
-                       session.to_r(init["bout"].ravel()), scenario.lr, epochs, variant)
-    part = dict(zip(res.names, res))
-
-    def as_dict(obj):
-        return {k: session.from_r(v) for k, v in zip(obj.names, obj)}
-
-    steps = {k: np.ascontiguousarray(np.moveaxis(v, -1, 0)) for k, v in as_dict(part["steps"]).items()}
-    return Trace(as_dict(part["init"]), np.arange(epochs), steps, bias_net.NAMES, start=as_dict(part["start"]))
-
-
-def run(session, scenarios=None, variants=None, kernels=None, modes=None, fixtures_dir=None, progress=None):
-    """Every requested row; defaults to every scenario, variant, kernels and mode."""
-    names = scenarios or list_scenarios(fixtures_dir)
+def run(session, scenarios=None, variants=None, kernels=None, modes=None, fixtures_dir=None, progress=None,
+        audit="checkpoints"):
+    """Every requested row; defaults to every scenario, its variants, both kernels and both modes."""
+    check_name("audit", audit, AUDITS)
+    for k in kernels or ():
+        check_name("kernels", k, KERNELS)
+    for m in modes or ():
+        check_name("mode", m, MODES)
+    for v in variants or ():
+        check_name("variant", v, VARIANTS)
     rows = []
-    for s in names:
-        scenario = load_scenario(s, fixtures_dir)
-        verifier = Verifier(session, scenario)
-        for v in variants or VARIANTS:
-            check_name("variant", v, VARIANTS)
-            for k in kernels or KERNELS:
-                check_name("kernels", k, KERNELS)
-                for m in modes or MODES:
-                    check_name("mode", m, MODES)
+    for s in scenarios or list_scenarios(fixtures_dir):
+        verifier = Verifier(session, load_scenario(s, fixtures_dir))
+        for v in verifier.variants:
+            if variants and v not in variants:
+                continue
+            ks, ms = list(kernels or KERNELS), list(modes or MODES)
+            if audit == "full" and verifier.record is not None and v == verifier.net.reference_variant:
+                rows.extend(verifier.audit_rows(v, ks, ms, progress=progress))
+                continue
+            for k in ks:
+                for m in ms:
                     if progress:
                         progress(f"{s} {v} {k} {m}")
                     rows.append(verifier.row(v, k, m))

@@ -37,6 +37,8 @@ STEPS = (
 )
 NAMES = tuple(name for _, name in STEPS)
 WEIGHTS = ("weights_input_hidden", "weights_hidden_output")
+# kept after every epoch even when the other intermediates are kept only at checkpoints
+HISTORY = WEIGHTS + ("mean_error",)
 
 
 def sigmoid(x, xp):
@@ -154,9 +156,11 @@ def epoch(X, y, state, lr, xp):
     return {name: values[name] for name in NAMES}
 
 
-def train(X, y, init, lr, epochs, xp):
-    """``epochs`` epochs from the initial weights ``init``: the whole trace."""
-    return run_epochs(lambda s: epoch(X, y, s, lr, xp), init, epochs, NAMES, WEIGHTS)
+def train(X, y, init, lr, epochs, xp, record=None, first_epoch=0):
+    """``epochs`` epochs from the weights ``init``: every intermediate at the epochs in ``record``
+    (default: all), the weights and the mean error after every epoch."""
+    return run_epochs(lambda s: epoch(X, y, s, lr, xp), init, epochs, NAMES, WEIGHTS, record=record,
+                      history_names=HISTORY, first_epoch=first_epoch)
 
 
 def train_lockstep(X, y, reference, lr, xp):
