@@ -60,10 +60,14 @@ def build_parser():
     add_fixtures_option(trace)
     trace.add_argument("--scenario", default="bias-net", help="scenario (default: bias-net)")
     trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
-    trace.add_argument("--variant", default="corrected",
-                       help=f"R variant (default: corrected): {', '.join(verify.VARIANTS)}")
+    trace.add_argument("--variant", default=None,
+                       help=f"R variant (default: the one Python should equal; bias-net: corrected): "
+                            f"{', '.join(verify.VARIANTS)}")
     trace.add_argument("--kernels", default="exact", help="Python kernels: exact or float (default: exact)")
     trace.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the scenario's)")
+    trace.add_argument("--record", choices=("checkpoints", "all"), default="checkpoints",
+                       help="which epochs keep every intermediate: checkpoints (default; every epoch for short "
+                            "runs, every 1000th and the last for detail-moons) or all (~4 GB for detail-moons)")
     trace.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the trace")
     run.set_defaults(handler=cmd_run)
     trace.set_defaults(handler=cmd_trace)
@@ -163,29 +167,31 @@ def write_npz_atomically(path, arrays):
 
 
 def cmd_trace(args, out):
-    from python_impl import bias_net
-    from python_impl.kernels import KERNELS, get_kernels
+    from python_impl.kernels import KERNELS
 
     from . import verify
+    from .networks import network_for
     from .scenarios import load_scenario
 
     scenario = load_scenario(args.scenario, args.fixtures)
-    verify.check_name("variant", args.variant, verify.VARIANTS)
+    net = network_for(scenario)
+    variant = args.variant or net.reference_variant
+    verify.check_name("variant", variant, net.variants)
     verify.check_name("kernels", args.kernels, tuple(KERNELS))
     if args.epochs is not None and args.epochs < 1:
         raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
     if not args.out.endswith(".npz"):
         raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
     epochs = args.epochs or scenario.epochs
+    record = None if args.record == "all" else net.checkpoints(epochs)
     if args.impl == "python":
-        trace = bias_net.train(scenario.data["X"], scenario.data["y"], scenario.init, scenario.lr, epochs,
-                               get_kernels(args.kernels))
+        trace = net.python(args.kernels, epochs, record=record)
     else:
         from .rsession import get_session
-        trace = verify.r_trace(get_session(), scenario, args.variant, epochs)
+        trace = net.r(get_session(), variant, epochs, record=record)
     write_npz_atomically(args.out, trace.to_npz_dict())
-    out.write(f"wrote {args.out}: {len(trace)} epochs of {len(trace.names)} intermediates ({args.impl}"
-              f"{', ' + args.kernels + ' kernels' if args.impl == 'python' else ', variant ' + args.variant})\n")
+    out.write(f"wrote {args.out}: {len(trace)} of {epochs} epochs with all {len(trace.names)} intermediates "
+              f"({args.impl}{', ' + args.kernels + ' kernels' if args.impl == 'python' else ', variant ' + variant})\n")
     return EXIT_OK
 
 

@@ -228,6 +228,20 @@ def write_atomically(path, text):
             os.unlink(tmp)
 
 
+def check_writable(folder):
+    """Refuse before the long part when ``folder`` cannot receive a record (it is created if missing)."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        problem = "it exists and is not a folder"
+    elif not os.path.isdir(folder if os.path.exists(folder) else os.path.dirname(folder)):
+        problem = "its parent folder does not exist"
+    elif not os.access(folder if os.path.exists(folder) else os.path.dirname(folder), os.W_OK):
+        problem = "it is not writable"
+    else:
+        return
+    raise GoldenError(f"cannot write golden records into {folder}: {problem}. Nothing was written; "
+                      f"choose another --fixtures.")
+
+
 def _umask():
     mask = os.umask(0o022)
     os.umask(mask)
@@ -246,11 +260,7 @@ def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None,
         raise GoldenError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; a golden record "
                           f"is only replaced on purpose. Run `crossverify golden check` to see what changed, and "
                           f"`crossverify golden record --force` to replace it.")
-    folder = golden_dir(fixtures_dir)
-    probe = folder if os.path.isdir(folder) else os.path.dirname(folder)
-    if not os.access(probe, os.W_OK):
-        raise GoldenError(f"cannot write golden records into {folder}: the folder is not writable. Nothing was "
-                          f"written; choose another --fixtures.")
+    check_writable(golden_dir(fixtures_dir))
     session = (session_factory or _default_session)()
     written = []
     for scenario in loaded:

@@ -80,7 +80,7 @@ class BiasNet:
         self.scenario = scenario
         self.X, self.y = scenario.data["X"], scenario.data["y"]
 
-    def checkpoints(self):
+    def checkpoints(self, epochs=None):
         return None  # small enough to keep every intermediate of every epoch
 
     def python(self, kernels, epochs, record=None):
@@ -141,9 +141,9 @@ class Detail:
         self.y = scenario.data["y"]
         self._r_data = None
 
-    def checkpoints(self):
+    def checkpoints(self, epochs=None):
         """Every epoch for short runs; for long ones, every 1000th epoch and the last."""
-        n = self.scenario.epochs
+        n = epochs or self.scenario.epochs
         if n <= 2000:
             return None
         return sorted(set(range(0, n, self.CHECKPOINT_EVERY)) | {n - 1})

@@ -142,7 +142,8 @@ class Verifier:
             return "differs-as-predicted"
         return "identical" if kernels == "exact" else "within-bound"
 
-    def _row(self, variant, kernels, mode, cmp, audit="checkpoints"):
+    def _row(self, variant, kernels, mode, cmp):
+        audit = "full" if cmp.epochs == self.epochs else "checkpoints"
         note = ""
         if kernels == "float" and mode == "free-running":
             note = ("the weights agree to half their digits at every epoch" if cmp.horizon is None else
@@ -160,7 +161,7 @@ class Verifier:
             left = self.python_lockstep(kernels) if lockstep else self.python(kernels)
             cmp = compare_traces(left, self.r(variant), self.net.spec, self.fixed(), rule, lockstep=lockstep,
                                  weights=self.net.weights)
-            return self._row(variant, kernels, mode, cmp, audit)
+            return self._row(variant, kernels, mode, cmp)
         return self._variant_row(variant, kernels, mode)
 
     def _variant_row(self, variant, kernels, mode):
@@ -183,7 +184,8 @@ class Verifier:
             problems.append("R's value at the first divergence is not the predicted value")
         note = "; ".join(problems) or f"R equals the model of R's recycling at every step ({model_vs_r.rule})"
         return Row(self.scenario.name, variant, kernels, mode, "differs-as-predicted", not problems, actual,
-                   predicted, model_vs_r.max_abs, None, note, model_vs_r.stats, "checkpoints", model_vs_r.epochs)
+                   predicted, model_vs_r.max_abs, None, note, model_vs_r.stats,
+                   "full" if model_vs_r.epochs == self.epochs else "checkpoints", model_vs_r.epochs)
 
     def audit_rows(self, variant, kernels_list, modes, chunk=AUDIT_CHUNK, progress=None):
         """Every intermediate of every epoch, streamed: R, Python free-running and Python lockstep run
@@ -208,7 +210,7 @@ class Verifier:
                                                                  rule, lockstep=True, weights=net.weights))
             if progress:
                 progress(f"{self.scenario.name}: full audit, epoch {first + n} of {self.epochs}")
-        return [self._row(variant, k, m, merge(parts[(k, m)]), "full") for k in kernels_list for m in modes]
+        return [self._row(variant, k, m, merge(parts[(k, m)])) for k in kernels_list for m in modes]
 
 
 def run(session, scenarios=None, variants=None, kernels=None, modes=None, fixtures_dir=None, progress=None,

@@ -17,13 +17,15 @@ def run_json():
     return code, json.loads(out), err
 
 
-def test_run_with_no_arguments_covers_every_variant_kernels_and_mode(run_json):
+def test_run_with_no_arguments_covers_every_scenario_variant_kernels_and_mode(run_json):
     code, report, _ = run_json
     rows = report["rows"]
-    assert len(rows) == 4 * 2 * 2
-    assert {(r["variant"], r["kernels"], r["mode"]) for r in rows} == {
-        (v, k, m) for v in ("article", "corrected", "rowsums-only", "colsums-only")
-        for k in ("exact", "float") for m in ("lockstep", "free-running")}
+    both = {(k, m) for k in ("exact", "float") for m in ("lockstep", "free-running")}
+    assert {(r["variant"], r["kernels"], r["mode"]) for r in rows if r["scenario"] == "bias-net"} == {
+        (v, k, m) for v in ("article", "corrected", "rowsums-only", "colsums-only") for k, m in both}
+    for scenario in ("detail-toy", "detail-moons"):
+        assert {(r["kernels"], r["mode"]) for r in rows if r["scenario"] == scenario} == both
+    assert len(rows) == 16 + 4 + 4
 
 
 def test_run_exits_zero_and_every_row_meets_its_expectation(run_json):
@@ -34,7 +36,7 @@ def test_run_exits_zero_and_every_row_meets_its_expectation(run_json):
 
 def test_run_states_the_expected_outcome_per_row(run_json):
     _, report, _ = run_json
-    by_key = {(r["variant"], r["kernels"], r["mode"]): r for r in report["rows"]}
+    by_key = {(r["variant"], r["kernels"], r["mode"]): r for r in report["rows"] if r["scenario"] == "bias-net"}
     assert by_key[("corrected", "exact", "free-running")]["expectation"] == "identical"
     assert by_key[("corrected", "exact", "free-running")]["max_abs_difference"] == 0.0
     assert by_key[("corrected", "float", "lockstep")]["expectation"] == "within-bound"
@@ -47,8 +49,31 @@ def test_run_states_the_expected_outcome_per_row(run_json):
     assert (rows_only["epoch"], rows_only["step"], rows_only["name"]) == (0, 11, "bout")
 
 
+def test_moons_float_free_running_reports_its_divergence_horizon(run_json):
+    _, report, _ = run_json
+    row = next(r for r in report["rows"] if r["scenario"] == "detail-moons" and r["kernels"] == "float"
+               and r["mode"] == "free-running")
+    assert row["verdict"] == "meets" and row["expectation"] == "within-bound"
+    assert 3000 < row["horizon"] < 5000  # DESIGN.md section 6: the trajectories part near epoch 3900
+    exact = next(r for r in report["rows"] if r["scenario"] == "detail-moons" and r["kernels"] == "exact"
+                 and r["mode"] == "free-running")
+    assert exact["max_abs_difference"] == 0.0 and exact["horizon"] is None
+
+
+def test_full_audit_checks_every_intermediate_of_every_epoch():
+    code, out, err = run_cli("run", "--scenario", "detail-toy", "--audit", "full", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert len(rows) == 4 and all(r["audit"] == "full" and r["epochs_with_every_intermediate"] == 1000 for r in rows)
+    code, out, _ = run_cli("run", "--scenario", "detail-moons", "--kernels", "exact", "--mode", "lockstep",
+                           "--format", "json")
+    row = json.loads(out)["rows"][0]
+    assert row["audit"] == "checkpoints" and row["epochs_with_every_intermediate"] == 11
+
+
 def test_run_prints_a_table_with_one_line_per_check():
-    code, out, _ = run_cli("run", "--variant", "corrected", "--kernels", "float", "--per-intermediate")
+    code, out, _ = run_cli("run", "--scenario", "bias-net", "--variant", "corrected", "--kernels", "float",
+                           "--per-intermediate")
     assert code == 0
     header = next(line for line in out.splitlines() if line.strip().startswith("scenario"))
     for column in ("variant", "kernels", "mode", "expectation", "verdict", "first divergence", "max difference"):
@@ -90,7 +115,8 @@ def test_python_and_r_traces_on_disk_agree_bit_for_bit(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "--scenario", "moons"], "unknown scenario 'moons'. Known scenarios: bias-net"),
+    (["run", "--scenario", "moons"], "unknown scenario 'moons'. Known scenarios: bias-net, detail-moons, detail-toy"),
+    (["run", "--audit", "some"], "invalid choice: 'some'"),
     (["run", "--variant", "colsums"], "unknown variant 'colsums'. Known variants: article, corrected"),
     (["run", "--kernels", "fast"], "unknown kernels 'fast'. Known kernelss: exact, float"),
     (["run", "--mode", "together"], "unknown mode 'together'"),

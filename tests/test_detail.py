@@ -11,11 +11,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bridge.scenarios import SHIPPED_FIXTURES, parse_hex, parse_matrix
+from bridge.networks import DETAIL_SPEC, network_for
+from bridge.scenarios import SHIPPED_FIXTURES, load_scenario, parse_hex, parse_matrix
 from python_impl import detail
 from python_impl.kernels import get_kernels
 from python_impl.trace import Trace
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_traces_agree
 
 TOY_UNTRAINED_ERROR = ["0.05013458", "0.03727248", "0.25388062"]
 # the article's mean error at epochs 0, 1000, ..., 9000; 7000-9000 hinge on rounding (DESIGN.md section 4)
@@ -69,49 +70,23 @@ def printed(errors):
     return [f"{v:.5f}" for v in errors[::1000]]
 
 
-def r_trace(session, X, y, state, lr, epochs, first_epoch=0):
-    """R's detail_train from ``state`` as a Trace whose epochs are numbered from ``first_epoch``."""
-    res = session.call("detail_train", session.to_r(X), session.to_r(y),
-                       session.to_r(state["weights_input_hidden"]), session.to_r(state["weights_hidden_output"]),
-                       lr, epochs)
-    part = dict(zip(res.names, res))
-    steps = {k: np.ascontiguousarray(np.moveaxis(session.from_r(v), -1, 0))
-             for k, v in zip(part["steps"].names, part["steps"])}
-    return Trace(state, np.arange(first_epoch, first_epoch + epochs), steps, detail.NAMES)
-
-
-def python_trace(X, y, state, lr, epochs, first_epoch=0, kernels="exact"):
-    trace = detail.train(X, y, state, lr, epochs, get_kernels(kernels))
-    trace.epochs = trace.epochs + first_epoch
-    return trace
-
-
 def assert_bit_identical(py, r, scenario):
-    """bits(py[e][name][i, j]) == bits(r[e][name][i, j]) for every epoch, intermediate and element;
-    the message names the earliest (epoch, step) that differs."""
+    """bits(py[e][name][i, j]) == bits(r[e][name][i, j]) for every recorded epoch, intermediate and
+    element (tests/conftest.py's helper); the message names the earliest (epoch, step) that differs."""
     assert sorted(r.steps) == sorted(detail.NAMES)
-    first = None
-    for step, name in detail.STEPS:
-        a, b = py.steps[name], r.steps[name]
-        assert a.shape == b.shape, f"scenario {scenario}: {name} has shape {a.shape} in Python, {b.shape} in R"
-        bad = a.view(np.uint64) != b.view(np.uint64)
-        if bad.any():
-            at = tuple(int(k) for k in np.argwhere(bad)[0])
-            if first is None or (at[0], step) < (first[0][0], first[1]):
-                first = (at, step, name, int(bad.sum()))
-    if first is not None:
-        at, step, name, count = first
-        a, b = py.steps[name][at], r.steps[name][at]
-        raise AssertionError(
-            f"scenario {scenario}: epoch {int(py.epochs[at[0]])}, step {step}, {name}[{at[1]}, {at[2]}]: "
-            f"python {a!r} ({float(a).hex()}) vs r {b!r} ({float(b).hex()}) "
-            f"({count} elements of {name} differ in epochs {int(py.epochs[0])}-{int(py.epochs[-1])})")
+    for name in detail.NAMES:
+        assert py.steps[name].shape == r.steps[name].shape, f"scenario {scenario}: {name} shapes differ"
+    assert_traces_agree(py, r, "identical", scenario, "article", DETAIL_SPEC)
 
 
 @pytest.fixture(scope="module")
-def toy_traces(r_session, toy):
-    return (python_trace(toy.X, toy.y, toy.init, toy.lr, toy.epochs),
-            r_trace(r_session, toy.X, toy.y, toy.init, toy.lr, toy.epochs))
+def toy_network():
+    return network_for(load_scenario("detail-toy"))
+
+
+@pytest.fixture(scope="module")
+def toy_traces(r_session, toy_network):
+    return toy_network.python("exact", 1000), toy_network.r(r_session, "article", 1000)
 
 
 # -- Python on its own ----------------------------------------------------------------------------
@@ -255,19 +230,18 @@ def test_python_stepped_from_r_states_is_bit_identical_to_r_on_detail_toy(toy_tr
 
 
 @pytest.mark.slow
-def test_every_intermediate_is_bit_identical_to_r_at_all_detail_moons_epochs(r_session, moons):
+def test_every_intermediate_is_bit_identical_to_r_at_all_detail_moons_epochs(r_session):
     # free-running on both sides, cut into chunks so that neither side holds the ~4 GB trace at once
-    py_state, r_state = dict(moons.init), dict(moons.init)
-    for first in range(0, moons.epochs, CHUNK):
-        n = min(CHUNK, moons.epochs - first)
-        py = python_trace(moons.X, moons.y, py_state, moons.lr, n, first)
-        r = r_trace(r_session, moons.X, moons.y, r_state, moons.lr, n, first)
+    net = network_for(load_scenario("detail-moons"))
+    py_state = r_state = None
+    for first in range(0, 10000, CHUNK):
+        py = net.python("exact", CHUNK, start=py_state, first_epoch=first)
+        r = net.r(r_session, "article", CHUNK, start=r_state, first_epoch=first)
         assert_bit_identical(py, r, "detail-moons")
-        py_state = {w: py.steps[w][-1] for w in detail.WEIGHTS}
-        r_state = {w: r.steps[w][-1] for w in detail.WEIGHTS}
+        py_state = {w: py.series(w)[-1] for w in detail.WEIGHTS}
+        r_state = {w: r.series(w)[-1] for w in detail.WEIGHTS}
         del py, r
-        r_session.eval("invisible(gc())")
-    assert first + n == 10000
+    assert int(r_state is not None) and first + CHUNK == 10000
 
 
 def test_bit_identity_failure_names_scenario_epoch_step_intermediate_and_element(toy_traces):
@@ -302,6 +276,6 @@ def test_python_and_r_name_the_same_intermediates_in_the_same_order(r_session):
 
 def test_float_kernels_part_from_r_so_the_bit_comparison_can_fail(toy_traces, toy):
     _, r = toy_traces
-    floats = python_trace(toy.X, toy.y, toy.init, toy.lr, toy.epochs, kernels="float")
-    with pytest.raises(AssertionError, match="scenario detail-toy: epoch"):
+    floats = detail.train(toy.X, toy.y, toy.init, toy.lr, toy.epochs, get_kernels("float"))
+    with pytest.raises(AssertionError, match="scenario detail-toy, variant article: epoch"):
         assert_bit_identical(floats, r, "detail-toy")

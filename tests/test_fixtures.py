@@ -115,7 +115,7 @@ def test_truncated_manifest_is_refused_with_the_json_position(tmp_path):
 
 
 def test_unknown_scenario_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match="unknown scenario 'bias_net'. Known scenarios: bias-net"):
+    with pytest.raises(UnknownNameError, match="unknown scenario 'bias_net'. Known scenarios: bias-net, detail-moons"):
         load_scenario("bias_net")
 
 

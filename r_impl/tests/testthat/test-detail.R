@@ -75,8 +75,10 @@ test_that("the update steps each weight against its gradient by the learning rat
 test_that("training keeps every epoch's intermediates, each epoch starting from the last one's weights", {
   s <- load_fixture("detail-toy")
   trace <- detail_train(s$data$X, s$data$y, s$init$weights_input_hidden, s$init$weights_hidden_output, s$lr, 5)
-  expect_named(trace, c("init", "start", "steps"))
+  expect_named(trace, c("init", "start", "steps", "history"))
   expect_named(trace$steps, DETAIL_NAMES)
+  expect_named(trace$history, DETAIL_HISTORY)
+  expect_same_bits(trace$history$weights_input_hidden[, , 5], trace$steps$weights_input_hidden[, , 5], "history")
   expect_equal(dim(trace$steps$error_wrt_weights_input_hidden), c(4L, 3L, 5L))
   expect_equal(dim(trace$steps$mean_error), c(1L, 1L, 5L))
   at <- function(name, i) matrix(trace$steps[[name]][, , i], nrow = dim(trace$steps[[name]])[1])
@@ -86,6 +88,16 @@ test_that("training keeps every epoch's intermediates, each epoch starting from 
   for (name in DETAIL_NAMES) {
     expect_same_bits(at(name, 4), again[[name]], name)
   }
+})
+
+test_that("record keeps every intermediate at the chosen epochs only, the history at every epoch", {
+  s <- load_fixture("detail-toy")
+  all <- detail_train(s$data$X, s$data$y, s$init$weights_input_hidden, s$init$weights_hidden_output, s$lr, 6)
+  some <- detail_train(s$data$X, s$data$y, s$init$weights_input_hidden, s$init$weights_hidden_output, s$lr, 6,
+                       record = c(2, 5))
+  expect_equal(dim(some$steps$hiddenLayer_activations), c(3L, 3L, 2L))
+  expect_same_bits(some$steps$error_wrt_output[, , 2], all$steps$error_wrt_output[, , 5], "epoch 5")
+  expect_same_bits(some$history$mean_error, all$history$mean_error, "mean_error")
 })
 
 test_that("the toy error falls over the article's 1000 epochs", {
