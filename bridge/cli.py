@@ -20,7 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
-COMMAND_MODULES = ()
+COMMAND_MODULES = ("bridge.cmd_reproduce",)
 
 
 def add_fixtures_option(parser):

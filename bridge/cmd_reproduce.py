@@ -1,0 +1,36 @@
+"""``crossverify reproduce``: every number the article prints, from both languages (bridge/reproduce.py)."""
+import json
+
+from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+
+
+def add_parser(sub):
+    parser = sub.add_parser("reproduce", help="recompute every number the article prints, in Python and in R",
+                            description="One row per number the article prints: the article's text, Python's "
+                                        "and R's values to the same digits, and a status. Exit 0 only when "
+                                        "every row has the status it is expected to have.")
+    add_fixtures_option(parser)
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    parser.set_defaults(handler=run)
+
+
+def run(args, out):
+    import pandas as pd
+
+    from .reproduce import reproduce
+    from .rsession import get_session
+
+    rows = reproduce(get_session(), args.fixtures)
+    if args.format == "json":
+        json.dump({"rows": [r.to_dict() for r in rows], "ok": all(r.ok for r in rows)}, out, indent=2)
+        out.write("\n")
+    else:
+        table = pd.DataFrame([{"scenario": r.scenario, "quantity": r.quantity, "article": r.article,
+                               "python": r.python, "R": r.r, "status": r.status,
+                               "as expected": "yes" if r.ok else "NO"} for r in rows])
+        out.write(table.to_string(index=False) + "\n")
+        for r in rows:
+            if r.status == "diverges-chaotically" or not r.ok:
+                out.write(f"\n{r.scenario}, {r.quantity}: {r.detail}")
+        out.write(f"\n\n{sum(r.ok for r in rows)} of {len(rows)} numbers have their expected status.\n")
+    return EXIT_OK if all(r.ok for r in rows) else EXIT_FAILED

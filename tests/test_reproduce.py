@@ -1,0 +1,52 @@
+"""Every number the article prints (DESIGN.md section 4), one pytest case each, through
+`crossverify reproduce` (bridge/reproduce.py) on the real R."""
+import json
+
+import pytest
+
+from bridge.reproduce import CHAOTIC_EPOCHS
+from tests.conftest import run_cli
+
+TOY = [("detail-toy", f"untrained error, sample {i}", "reproduced") for i in (1, 2, 3)]
+MOONS = [("detail-moons", f"mean error, epoch {e}", "diverges-chaotically" if e in CHAOTIC_EPOCHS else "reproduced")
+         for e in range(0, 10000, 1000)]
+BIAS = [("bias-net", f"trained output, sample {i}", "unseeded-in-article") for i in (1, 2, 3)]
+ROWS = TOY + MOONS + BIAS
+
+
+@pytest.fixture(scope="module")
+def reproduced():
+    code, out, err = run_cli("reproduce", "--format", "json")
+    report = json.loads(out)
+    return code, {(r["scenario"], r["quantity"]): r for r in report["rows"]}, report
+
+
+def test_reproduce_lists_every_printed_number_and_exits_zero(reproduced):
+    code, rows, report = reproduced
+    assert code == 0 and report["ok"]
+    assert sorted(rows) == sorted((s, q) for s, q, _ in ROWS)
+
+
+@pytest.mark.parametrize("scenario,quantity,expected", ROWS, ids=[f"{s}: {q}" for s, q, _ in ROWS])
+def test_printed_number_has_its_expected_status(reproduced, scenario, quantity, expected):
+    row = reproduced[1][(scenario, quantity)]
+    assert row["status"] == expected, row
+    if expected == "reproduced":
+        assert row["python"] == row["r"] == row["article"]
+
+
+def test_chaotic_tail_moves_with_a_1e_16_nudge_while_epochs_0_to_6000_stay(reproduced):
+    rows = reproduced[1]
+    for e in CHAOTIC_EPOCHS:
+        detail = rows[("detail-moons", f"mean error, epoch {e}")]["detail"]
+        before, after = detail.split("prints ")[1].split(";")[0].split(" -> ")
+        assert before != after and detail.endswith("epochs 0-6000 unchanged"), detail
+    for e in range(0, 7000, 1000):
+        row = rows[("detail-moons", f"mean error, epoch {e}")]
+        assert row["detail"] == f"after the 1e-16 nudge: {row['article']}"
+
+
+def test_reproduce_prints_a_table_by_default():
+    code, out, _ = run_cli("reproduce")
+    assert code == 0 and "16 of 16 numbers have their expected status." in out
+    assert "diverges-chaotically" in out and "unseeded-in-article" in out
