@@ -77,6 +77,14 @@ def build_parser():
     return parser
 
 
+WHERE_NEXT = """
+Where next:
+  crossverify reproduce           every number the article prints, from Python and from R
+  crossverify run --per-intermediate   how close float kernels come, step by step, and the bound
+  crossverify trace --impl r --out r.npz   every intermediate of every epoch, for your own tools
+"""
+
+
 def _print_table(rows, per_intermediate, out):
     import pandas as pd
 
@@ -107,6 +115,7 @@ def _print_table(rows, per_intermediate, out):
                 "bound there": f"{s.bound_at_max:.3g}"} for s in r.stats.values()])
             out.write(detail.to_string(index=False) + "\n")
     out.write(f"\n{len(rows) - len(failed)} of {len(rows)} checks meet their expectation.\n")
+    out.write(WHERE_NEXT)
 
 
 def _progress_printer():
