@@ -184,7 +184,7 @@ def test_manifests_carry_the_article_numbers_as_printed_text(toy, moons):
 
 
 def fresh_manifest(tmp_path, name):
-    subprocess.run([sys.executable, os.path.join(ROOT, "fixtures", "detail_scenarios.py"), "--out", str(tmp_path), name],
+    subprocess.run([sys.executable, os.path.join(ROOT, "fixtures", "generate.py"), "--out", str(tmp_path), name],
                    check=True, capture_output=True)
     with open(os.path.join(SHIPPED_FIXTURES, name, "manifest.json"), encoding="utf-8") as fh:
         committed = fh.read()
@@ -193,7 +193,7 @@ def fresh_manifest(tmp_path, name):
 
 def test_committed_detail_toy_fixture_equals_a_fresh_generation(tmp_path):
     committed, fresh = fresh_manifest(tmp_path, "detail-toy")
-    assert committed == fresh, "fixtures/detail-toy/manifest.json differs from `python fixtures/detail_scenarios.py`"
+    assert committed == fresh, "fixtures/detail-toy/manifest.json differs from `python fixtures/generate.py`"
 
 
 def test_committed_detail_moons_fixture_equals_a_fresh_generation(tmp_path):
@@ -206,7 +206,7 @@ def test_committed_detail_moons_fixture_equals_a_fresh_generation(tmp_path):
     # the data must not depend on the scikit-learn version; the text only when the versions agree
     assert old == new, f"detail-moons generated with scikit-learn {installed} differs from the one made with {recorded}"
     if recorded == installed:
-        assert committed == fresh, "fixtures/detail-moons/manifest.json differs from `python fixtures/detail_scenarios.py`"
+        assert committed == fresh, "fixtures/detail-moons/manifest.json differs from `python fixtures/generate.py`"
 
 
 # -- Python against R -----------------------------------------------------------------------------
