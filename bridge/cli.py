@@ -20,7 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
-COMMAND_MODULES = ("bridge.cmd_reproduce",)
+COMMAND_MODULES = ("bridge.cmd_reproduce", "bridge.cmd_golden")
 
 
 def add_fixtures_option(parser):
@@ -167,6 +167,9 @@ def write_npz_atomically(path, arrays):
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a trace is an ordinary file
         os.replace(tmp, path)
     except OSError as exc:
         raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Nothing was written; choose another --out.") from None

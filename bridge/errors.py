@@ -20,7 +20,8 @@ class UnknownNameError(CrossverifyError):
     """A scenario, variant, kernels or mode that does not exist."""
 
     def __init__(self, kind, name, known):
-        super().__init__(f"unknown {kind} {name!r}. Known {kind}s: {', '.join(known) or '(none)'}.")
+        plural = kind if kind.endswith("s") else kind + "s"
+        super().__init__(f"unknown {kind} {name!r}. Known {plural}: {', '.join(known) or '(none)'}.")
 
 
 class RUnavailableError(CrossverifyError):

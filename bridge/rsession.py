@@ -4,10 +4,14 @@ R runs in this process, on the main thread only. Every conversion is explicit an
 numpy arrays travel as R double vectors in column-major order with a ``dim`` attribute, and
 come back the same way, so row/column order is never left to a global converter.
 """
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import threading
 
 import numpy as np
 
@@ -88,6 +92,27 @@ def installed_rpy2_version():
         return None
 
 
+@contextlib.contextmanager
+def _ctrl_c_ends_process():
+    """While R computes, Ctrl-C ends the process with status 130: rpy2 3.5 loses a KeyboardInterrupt
+    raised inside R, and asking R itself to interrupt makes embedded R abort. Nothing is being
+    written while R computes (files are written afterwards, through a temporary file)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        sys.stderr.write("crossverify: interrupted; nothing was written.\n")
+        sys.stderr.flush()
+        os._exit(130)
+
+    saved = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
 class RSession:
     """The embedded R, with ``r_impl/R/*.R`` sourced into one environment of its own."""
 
@@ -157,7 +182,7 @@ class RSession:
         from rpy2.rinterface_lib.embedded import RRuntimeError
         from rpy2.robjects.conversion import localconverter
         try:
-            with localconverter(self.ro.default_converter), self._quiet():
+            with localconverter(self.ro.default_converter), self._quiet(), _ctrl_c_ends_process():
                 func = self.ro.r["get"](fn, envir=self.env) if hasattr(self, "env") else self.ro.r[fn]
                 return func(*args, **kwargs)
         except RRuntimeError as exc:

@@ -62,9 +62,10 @@ def parse_hex(text, path, where):
     """One C99 hex float; anything else (decimal, NaN, Inf, a number) is an error naming ``where``."""
     if not isinstance(text, str) or not HEX_FLOAT.match(text):
         raise FixtureError(path, where, f"{text!r} is not a C99 hex float such as '0x1.8p+1'")
-    value = float.fromhex(text)
-    if not math.isfinite(value):  # a huge exponent overflows to inf
-        raise FixtureError(path, where, f"{text!r} is not finite")
+    try:
+        value = float.fromhex(text)
+    except OverflowError:  # float.fromhex raises for an exponent past the largest double
+        raise FixtureError(path, where, f"{text!r} is not finite (too large for a double)") from None
     if value != 0 and abs(value) < SMALLEST_NORMAL and not SUBNORMAL_HEX.match(text):
         # R 4.2.2 reads "0x1p-1074" as 0; it reads float.hex()'s "0x0.0000000000001p-1022" exactly
         raise FixtureError(path, where, f"{text!r} is a subnormal number written in a form R reads as 0",
@@ -133,6 +134,8 @@ def load_scenario(name, fixtures_dir=None):
             manifest = json.load(fh)
     except json.JSONDecodeError as exc:
         raise FixtureError(path, "(file)", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except UnicodeDecodeError as exc:
+        raise FixtureError(path, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not isinstance(manifest, dict):
         raise FixtureError(path, "(file)", "the top level must be a JSON object")
     if _require(manifest, "format", path, "") != FORMAT:

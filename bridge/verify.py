@@ -153,6 +153,10 @@ class Verifier:
                    cmp.first, None, cmp.max_abs, cmp.horizon, note, cmp.stats, audit, cmp.epochs)
 
     def row(self, variant, kernels, mode, audit="checkpoints"):
+        check_name("variant", variant, self.variants)
+        check_name("kernels", kernels, KERNELS)
+        check_name("mode", mode, MODES)
+        check_name("audit", audit, AUDITS)
         lockstep = mode == "lockstep"
         rule = rule_for(kernels)
         if audit == "full" and self.record is not None:
@@ -177,10 +181,11 @@ class Verifier:
         problems = []
         if not model_vs_r.holds:
             problems.append("R departs from the model of its recycling at " + model_vs_r.first.describe())
-        if actual is None or predicted is None or actual.key() != predicted.key():
+        if (actual is None) != (predicted is None) or (actual is not None and actual.key() != predicted.key()):
             problems.append(f"first divergence {actual.describe() if actual else 'none'} is not the predicted "
                             f"{predicted.describe() if predicted else 'none'}")
-        elif kernels == "exact" and np.float64(actual.right).tobytes() != np.float64(predicted.right).tobytes():
+        elif actual is not None and kernels == "exact" and \
+                np.float64(actual.right).tobytes() != np.float64(predicted.right).tobytes():
             problems.append("R's value at the first divergence is not the predicted value")
         note = "; ".join(problems) or f"R equals the model of R's recycling at every step ({model_vs_r.rule})"
         return Row(self.scenario.name, variant, kernels, mode, "differs-as-predicted", not problems, actual,

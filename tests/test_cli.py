@@ -118,7 +118,7 @@ def test_python_and_r_traces_on_disk_agree_bit_for_bit(tmp_path):
     (["run", "--scenario", "moons"], "unknown scenario 'moons'. Known scenarios: bias-net, detail-moons, detail-toy"),
     (["run", "--audit", "some"], "invalid choice: 'some'"),
     (["run", "--variant", "colsums"], "unknown variant 'colsums'. Known variants: article, corrected"),
-    (["run", "--kernels", "fast"], "unknown kernels 'fast'. Known kernelss: exact, float"),
+    (["run", "--kernels", "fast"], "unknown kernels 'fast'. Known kernels: exact, float"),
     (["run", "--mode", "together"], "unknown mode 'together'"),
     (["trace", "--impl", "r", "--variant", "rowSums", "--out", "x.npz"], "unknown variant 'rowSums'"),
     (["trace", "--impl", "python", "--epochs", "0", "--out", "x.npz"], "--epochs 0: the number of epochs must be 1 or more"),

@@ -1,0 +1,50 @@
+"""``crossverify report``: one self-contained HTML page of the checks, the article's printed numbers
+and figures of Python and R training side by side (bridge/report.py)."""
+import sys
+
+from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+
+
+def add_parser(sub):
+    parser = sub.add_parser(
+        "report", help="write one HTML page: verdicts, the article's numbers, figures of Python and R",
+        description="Run every check (as `crossverify run`) and recompute the article's printed numbers (as "
+                    "`crossverify reproduce`), then write DIR/index.html, one self-contained page with their "
+                    "tables and figures (loss curves, |Python - R| per epoch, the bias variants, the moons "
+                    "decision boundary), plus DIR/figures/*.png and DIR/report.json. The folder is written "
+                    "whole or not at all. Exit 0 only when every check and number is as expected.")
+    add_fixtures_option(parser)
+    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new, empty, or a previous report)")
+    parser.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
+    parser.set_defaults(handler=run)
+
+
+def _progress():
+    """One status line on the terminal, overwritten in place."""
+    def show(message):
+        print(f"\r\033[K... {message}", end="", file=sys.stderr, flush=True)
+    return show
+
+
+def run(args, out):
+    from .report import collect, prepare_target, write_report
+    from .rsession import get_session
+    from .scenarios import list_scenarios, load_scenario
+
+    names = args.scenario or list_scenarios(args.fixtures)
+    for name in names:
+        load_scenario(name, args.fixtures)  # every input checked before the long part
+    prepare_target(args.out)
+    session = get_session()
+    progress = _progress() if sys.stderr.isatty() else None
+    try:
+        data = collect(session, names, args.fixtures, progress)
+        figures = write_report(args.out, data, progress)
+    finally:
+        if progress:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+    ok = all(r.ok for r in data.rows) and all(q.ok for q in data.reproduced)
+    out.write(f"wrote {args.out}/index.html: {sum(r.ok for r in data.rows)} of {len(data.rows)} checks meet their "
+              f"expectation, {sum(q.ok for q in data.reproduced)} of {len(data.reproduced)} printed numbers as "
+              f"expected, {len(figures)} figures ({', '.join(figures)}).\n")
+    return EXIT_OK if ok else EXIT_FAILED

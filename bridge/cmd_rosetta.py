@@ -1,0 +1,37 @@
+"""``crossverify rosetta``: the side-by-side translation table, Python line by R line, extracted from
+the source files, with the pitfalls of translating one into the other (bridge/rosetta.py)."""
+import sys
+
+from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+
+
+def add_parser(sub):
+    parser = sub.add_parser(
+        "rosetta", help="the translation table: each step's formula, Python line and R line",
+        description="Each step's formula beside the Python line and the R line that compute it, extracted from "
+                    "python_impl/ and r_impl/R/ by their '# rosetta: <network> <step>' marker comments; then R "
+                    "scoring new data, and the pitfalls of translating numpy into R, each with the test that "
+                    "demonstrates it. Exit 1 when a step lacks its Python or its R line.")
+    add_fixtures_option(parser)
+    parser.add_argument("--format", choices=("markdown", "html"), default="markdown",
+                        help="output format (default: markdown)")
+    parser.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of standard output")
+    parser.set_defaults(handler=run)
+
+
+def run(args, out):
+    from .rosetta import build, prediction_demo, render_html, render_markdown, write_text_atomically
+    from .rsession import get_session
+
+    rosetta = build()
+    demo = prediction_demo(get_session(), args.fixtures)
+    text = (render_html if args.format == "html" else render_markdown)(rosetta, demo)
+    if args.out:
+        write_text_atomically(args.out, text)
+        out.write(f"wrote {args.out}: {sum(len(s[4]) for s in rosetta.sections)} rows, "
+                  f"{args.format}\n")
+    else:
+        out.write(text)
+    for problem in rosetta.problems:
+        print(f"crossverify: rosetta: {problem}", file=sys.stderr)
+    return EXIT_FAILED if rosetta.problems else EXIT_OK
