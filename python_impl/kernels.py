@@ -18,6 +18,11 @@ try:  # numexpr evaluates exp through the C library's exp, about 20x faster than
 except ImportError:  # pragma: no cover - numexpr is a declared dependency
     numexpr = None
 
+if numexpr is not None:
+    # one thread: at these sizes (10000 elements) numexpr's thread pool costs more than it saves
+    # on two cores, several times more when the cores are busy; R's loop is single-threaded too
+    numexpr.set_num_threads(1)
+
 
 class FloatKernels:
     """numpy as the article uses it."""
@@ -41,20 +46,72 @@ def _libm_exp_slow(x):
     return np.frompyfunc(math.exp, 1, 1)(np.asarray(x, dtype=np.float64)).astype(np.float64)
 
 
+def _compile_numexpr_exp():
+    """numexpr's ``exp(x)`` compiled once, and the keywords its call needs: calling the compiled
+    object skips ``numexpr.evaluate``'s parsing and frame look-ups (~40% of its time at moons'
+    sizes). Same interpreter, same C-library ``exp``, same bits."""
+    if numexpr is None:
+        return None, {}
+    compiled = numexpr.NumExpr("exp(x)", signature=[("x", np.float64)])
+    for kwargs in ({"ex_uses_vml": False}, {}):  # numexpr >= 2.8.5 requires ex_uses_vml
+        try:
+            compiled(np.zeros(1), **kwargs)
+            return compiled, kwargs
+        except (TypeError, ValueError):
+            continue
+    return None, {}
+
+
+_NUMEXPR_EXP, _NUMEXPR_EXP_KWARGS = _compile_numexpr_exp()
+
+
 def _numexpr_matches_libm():
     """True when numexpr's exp gives libm's bits on a spread of inputs (checked once at import)."""
-    if numexpr is None:
+    if _NUMEXPR_EXP is None:
         return False
     probe = np.concatenate([
         np.linspace(-745.0, 709.0, 4001),
         np.random.default_rng(20170529).uniform(-40.0, 40.0, 20000),
         np.array([0.0, -0.0, 1e-300, -1e-300, 0.5, -0.5]),
     ])
-    got = numexpr.evaluate("exp(probe)")
+    got = _NUMEXPR_EXP(probe, **_NUMEXPR_EXP_KWARGS)
     return np.array_equal(got.view(np.uint64), _libm_exp_slow(probe).view(np.uint64))
 
 
 LIBM_EXP_VIA_NUMEXPR = _numexpr_matches_libm()
+
+# most elements of the (terms, m, n) array of products ExactKernels.dot builds at once (8 MB)
+_DOT_BLOCK = 1 << 20
+
+
+def _reduce_adds_rows_in_order():
+    """True when numpy's add.reduce over the outer axis of a C-ordered (terms, cols) array, cols >= 2,
+    adds the rows one after another (checked once at import against a plain loop, on values
+    whose sum depends on the order). numpy sums pairwise only along a contiguous reduced axis."""
+    rng = np.random.default_rng(20170529)
+    for cols in (2, 3, 10, 20):
+        rows = rng.standard_normal((300, cols)) * 10.0 ** rng.integers(-12, 12, (300, cols))
+        expected = [0.0] * cols
+        for row in rows.tolist():
+            expected = [e + v for e, v in zip(expected, row)]
+        if not np.array_equal(np.add.reduce(rows, axis=0, initial=0.0), np.array(expected)):
+            return False
+    return True
+
+
+REDUCE_ADDS_ROWS_IN_ORDER = _reduce_adds_rows_in_order()
+
+
+def _sum_rows(rows, out=None):
+    """(((+0 + rows[0]) + rows[1]) + ...) elementwise, for a C-ordered (terms, ...) array."""
+    if REDUCE_ADDS_ROWS_IN_ORDER:
+        return np.add.reduce(rows, axis=0, out=out, initial=0.0)
+    # accumulate never reorders; slower, it writes every partial sum ("+ 0.0": BLAS's +0 start)
+    total = np.add.accumulate(rows, axis=0)[-1] + 0.0
+    if out is None:
+        return total
+    out[...] = total
+    return out
 
 
 class ExactKernels:
@@ -63,28 +120,55 @@ class ExactKernels:
     name = "exact"
 
     def dot(self, a, b):
-        # C[i,j] = (((+0 + a[i,0]b[0,j]) + a[i,1]b[1,j]) + ...): reference dgemm's loop, no FMA
+        # C[i,j] = (((+0 + a[i,0]b[0,j]) + a[i,1]b[1,j]) + ...): reference dgemm's (and dgemv's)
+        # loop; every product rounded on its own (a separate multiply, no FMA), summed in term order
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         (m, k), n = a.shape, b.shape[1]
-        if m * n >= 1024 or 8 * k <= m * n:
-            # wide output: one Python step per term, each adding a whole (m, n) matrix of rounded
-            # products to the running sums, which start at +0. Same order and roundings as below,
-            # ~2 us a step instead of ~3.5 ns an element, and no (m, k, n) temporary.
-            acc = np.zeros((m, n))
-            for l in range(k):
-                acc += a[:, l, None] * b[None, l, :]
-            return acc
-        # narrow output, long sums: products laid out (m, n, k) with k contiguous (whatever the
-        # inputs' strides: X.T is a view), summed along k by add.accumulate, strictly sequential
-        products = np.ascontiguousarray(a)[:, None, :] * np.ascontiguousarray(b.T)[None, :, :]
-        # "+ 0.0" turns a -0 sum into BLAS's +0 start
-        return np.add.accumulate(products, axis=2)[:, :, -1] + 0.0
+        if k == 0 or m * n == 0:
+            return np.zeros((m, n))
+        if m * n == 1:
+            # one long sum: add.reduce would sum it pairwise; add.accumulate is sequential
+            # ("+ 0.0" turns a -0 sum into BLAS's +0 start)
+            return np.add.accumulate(a[0] * b[:, 0])[-1:].reshape(1, 1) + 0.0
+        # Otherwise the products are laid out (terms, m, n), term axis outermost: add.reduce over
+        # that non-contiguous axis adds whole (m, n) rows one after another, so each C[i,j] is
+        # summed in term order, never pairwise, from initial=+0 (checked at import: _sum_rows).
+        if k * m * n <= _DOT_BLOCK:
+            if k <= 4:  # few terms: one whole-matrix add per term is cheaper than the reduce
+                products = np.multiply(a.T[:, :, None], b[:, None, :])
+                out = products[0] + 0.0  # +0 + a[i,0]b[0,j]: a -0 product becomes +0
+                for term in products[1:]:
+                    out += term
+                return out
+            if m * n < 64:
+                # few long sums: multiply along the contiguous term axis, (m, n, terms), then
+                # transpose into (terms, m*n); cheaper than multiplying in short rows
+                # (explicit layouts: X.T and other views must not decide them)
+                products = np.multiply(np.ascontiguousarray(a)[:, None, :], np.ascontiguousarray(b.T)[None, :, :],
+                                       out=np.empty((m, n, k)))
+                terms = np.empty((k, m * n))
+                np.copyto(terms, products.reshape(m * n, k).T)
+                return _sum_rows(terms).reshape(m, n)
+            products = np.multiply(a.T[:, :, None], b[:, None, :], out=np.empty((k, m, n)))
+            return _sum_rows(products)
+        # blocks of terms bound the temporary; a later block starts with a row holding the
+        # running sums (never -0: +0 + sums = sums)
+        block = max(1, _DOT_BLOCK // (m * n))
+        out = np.zeros((m, n))
+        products = np.empty((block + 1, m, n))
+        for first in range(0, k, block):
+            last = min(k, first + block)
+            rows = products[: last - first + 1]
+            rows[0] = out
+            np.multiply(a.T[first:last, :, None], b[first:last, None, :], out=rows[1:])
+            _sum_rows(rows, out=out)
+        return out
 
     def exp(self, x):
         x = np.asarray(x, dtype=np.float64)
         if LIBM_EXP_VIA_NUMEXPR:
-            return numexpr.evaluate("exp(x)")
+            return _NUMEXPR_EXP(x, **_NUMEXPR_EXP_KWARGS)
         return _libm_exp_slow(x)
 
     def sum(self, a, axis):
