@@ -1,5 +1,5 @@
 # `make run` and `make test` do all the set-up they need (tools/setup.sh), then their job.
-.PHONY: setup run test test-r docs-r fixtures clean
+.PHONY: setup run test test-r docs-r fixtures bench clean
 
 VENV := .venv
 
@@ -15,6 +15,10 @@ test: setup
 # the R package's own testthat suite alone (pytest runs it too)
 test-r: setup
 	R_LIBS=$(VENV)/R-library Rscript -e 'testthat::test_dir("r_impl/tests/testthat", package = "crossverify", load_package = "installed", stop_on_failure = TRUE)'
+
+# speed and memory of the moons run (bench/README.md); not part of `make test`
+bench: setup
+	$(VENV)/bin/python bench/moons.py
 
 fixtures: setup
 	$(VENV)/bin/python fixtures/generate.py
