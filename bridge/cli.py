@@ -1,7 +1,12 @@
 """The ``crossverify`` command line (also ``python -m bridge``).
 
-    crossverify run    every scenario, variant, kernels and mode: a table of verdicts
-    crossverify trace  one implementation's trace of one scenario, as a plain .npz
+    crossverify run        every scenario, variant, kernels and mode: a table of verdicts
+    crossverify trace      one implementation's trace of one scenario, as a plain .npz
+    crossverify reproduce  every number the article prints, from both languages
+    crossverify steps      one epoch step by step, Python beside R
+    crossverify rosetta    the Python and R lines of every step, and the translation pitfalls
+    crossverify report     one HTML page with the verdicts, the article's numbers and figures
+    crossverify golden     digests of every intermediate, recorded and checked
 
 Exit status: 0 when every check meets its expectation, 1 when one does not, 2 for bad input,
 3 when R cannot be started, 130 when interrupted.
@@ -20,7 +25,8 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
-COMMAND_MODULES = ("bridge.cmd_reproduce", "bridge.cmd_golden")
+COMMAND_MODULES = ("bridge.cmd_reproduce", "bridge.cmd_steps", "bridge.cmd_rosetta", "bridge.cmd_report",
+                   "bridge.cmd_golden")
 
 
 def add_fixtures_option(parser):
@@ -79,9 +85,10 @@ def build_parser():
 
 WHERE_NEXT = """
 Where next:
-  crossverify reproduce           every number the article prints, from Python and from R
-  crossverify run --per-intermediate   how close float kernels come, step by step, and the bound
-  crossverify trace --impl r --out r.npz   every intermediate of every epoch, for your own tools
+  crossverify steps --variant article   one epoch cell by cell, Python beside R: where the biases part, and why
+  crossverify rosetta                   each step's Python line beside its R line, and the translation pitfalls
+  crossverify report --out report/      one HTML page: these verdicts, the article's numbers, figures of both languages
+  crossverify reproduce                 every number the article prints, from Python and from R
 """
 
 

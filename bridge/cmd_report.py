@@ -14,7 +14,8 @@ def add_parser(sub):
                     "decision boundary), plus DIR/figures/*.png and DIR/report.json. The folder is written "
                     "whole or not at all. Exit 0 only when every check and number is as expected.")
     add_fixtures_option(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (new, empty, or a previous report)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="the folder to write (new, empty, or a previous report)")
     parser.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
     parser.set_defaults(handler=run)
 

@@ -161,10 +161,12 @@ def weight_difference(run, left, right):
 
 
 def _floor_for(series_list):
+    """Where a log axis draws zeros: a few decades below the smallest value, more on a tall axis."""
     positive = np.concatenate([s[s > 0] for s in series_list] + [np.array([])])
     if not positive.size:
         return 1e-17
-    return 10.0 ** (np.floor(np.log10(positive.min())) - 2)  # a labelled decade between the data and 0
+    low, high = np.log10(positive.min()), np.log10(positive.max())
+    return 10.0 ** (np.floor(low) - max(2, int(np.ceil((high - low) / 6))))
 
 
 def _zero_at_floor_formatter(floor):
@@ -205,7 +207,12 @@ def log_lines(ax, epochs, series, floor):
         if n_zero:
             ax.plot(epochs[zero], np.full(n_zero, floor), linestyle="none", marker="|", color=style.get("color"))
     ax.set_yscale("log")
-    ax.set_ylim(bottom=floor / 3)
+    low, high = floor / 3, ax.get_ylim()[1]
+    ax.set_ylim(low, high)
+    # the floor always gets its tick, labelled 0, clear of the data's ticks
+    ticks = [t for t in ax.yaxis.get_major_locator().tick_values(low, high) if floor * 30 <= t <= high]
+    ax.set_yticks(sorted(ticks + [floor]))
+    ax.set_ylim(low, high)
     ax.yaxis.set_major_formatter(_zero_at_floor_formatter(floor))
 
 
@@ -215,7 +222,8 @@ def loss_figure(runs):
     for ax, run in zip(axes, runs):
         epochs = np.arange(run.reference.n_epochs)
         python = loss_series(run, run.python["float"])
-        ax.plot(epochs, python, color=PYTHON_COLOR, linewidth=4, alpha=0.45, label="Python (float kernels, as the article)")
+        ax.plot(epochs, python, color=PYTHON_COLOR, linewidth=4, alpha=0.45,
+                label="Python (float kernels, as the article)")
         ax.plot(epochs, loss_series(run, run.reference), color=R_COLOR, linewidth=0.8,
                 label=f"R ({run.net.reference_variant})")
         if run.network == "bias_net" and "article" in run.r:
@@ -328,9 +336,10 @@ def figures_for(runs, session):
     specs = [
         FigureSpec("loss", "Training loss, Python and R overlaid",
                    "Each scenario's loss per epoch from both languages: the detail network's mean error, the bias "
-                   "network's mean of (y - output)^2 / 2. The R curve (dashed) lies on the Python one; for "
-                   "bias-net the article's own R script (dotted) trains a different network, as its biases "
-                   "belong to samples.", lambda: loss_figure(runs)),
+                   "network's mean of (y - output)^2 / 2. R's curve (thin, red) lies on Python's (broad, blue) until "
+                   "rounding sends the moons run's two chaotic trajectories apart; for bias-net the article's "
+                   "own R script (dotted) trains a different network, as its biases belong to samples.",
+                   lambda: loss_figure(runs)),
         FigureSpec("differences", "|Python - R| per epoch, float versus exact kernels",
                    f"The largest difference over every weight after each epoch, free-running from the same "
                    f"weights, log scale. Exact kernels (R's arithmetic in numpy) are bit-identical to R: "

@@ -210,8 +210,8 @@ def build(root=ROOT):
             alternatives = [s for s in r if s.key == str(number) and s.tag]
             for name, formula in items:
                 alone = len(items) == 1
-                row = Row(net_key, str(number), str(number), name, formula, _pick(sp, name, alone), _pick(sr, name, alone),
-                          [(s.tag, s) for s in _pick(alternatives, name, alone)])
+                row = Row(net_key, str(number), str(number), name, formula, _pick(sp, name, alone),
+                          _pick(sr, name, alone), [(s.tag, s) for s in _pick(alternatives, name, alone)])
                 used.update(id(s) for s in row.python + row.r + [s for _, s in row.r_alternatives])
                 for side, snippets, path in (("Python", row.python, py_path), ("R", row.r, r_path)):
                     if not snippets:
@@ -439,7 +439,8 @@ def write_text_atomically(path, text):
     import tempfile
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise CrossverifyError(f"cannot write {path}: the folder {folder} does not exist. Create it or choose another --out.")
+        raise CrossverifyError(f"cannot write {path}: the folder {folder} does not exist. "
+                               f"Create it or choose another --out.")
     if os.path.isdir(path):
         raise CrossverifyError(f"cannot write {path}: it is a folder. Give a file name to --out.")
     try:
@@ -451,7 +452,8 @@ def write_text_atomically(path, text):
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
-        raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Nothing was written; choose another --out.") from None
+        raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Nothing was written; "
+                               f"choose another --out.") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

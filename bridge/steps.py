@@ -530,7 +530,7 @@ def _pair_lines(p, columns, indent="    "):
 def render_table(walk, columns=None):
     out = [f"crossverify steps: {walk.scenario}", ""] + walk.header + [""]
     for s in walk.steps:
-        out.append(f"Step {s.number}: {s.title}" + (f"   <- differs" if s.differs else ""))
+        out.append(f"Step {s.number}: {s.title}" + ("   <- differs" if s.differs else ""))
         out += [f"  {f}" for f in s.formulas]
         for p in s.pairs:
             out += _pair_lines(p, columns)
@@ -548,7 +548,8 @@ def render_table(walk, columns=None):
     out += ["", f"Prediction on new data: steps {steps} with the weights after epoch {walk.epoch}"]
     pred = walk.prediction
     out.append(f"  new inputs, {_shape(pred.inputs)}:")
-    out += ["    " + s for s in _block(pred.inputs, np.zeros(pred.inputs.shape, bool), _columns_for(pred.inputs, columns))]
+    unmarked = np.zeros(pred.inputs.shape, bool)
+    out += ["    " + s for s in _block(pred.inputs, unmarked, _columns_for(pred.inputs, columns))]
     out.append(f"  R: {pred.r_code}")
     if pred.r_error:
         out.append(f"  Python scores every row: {', '.join(f'{v:.8f}' for v in pred.python.ravel())}")

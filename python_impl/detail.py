@@ -50,58 +50,58 @@ def normalise(X):
     """The moons preprocessing: shift by the global minimum, divide by the global maximum, then
     transpose so that columns are samples (the raw data has one sample per row)."""
     X = np.asarray(X, dtype=np.float64)
-    X = X - X.min()
-    X = X / X.max()  # the maximum after the shift, as the article's in-place X /= X.max()
-    return X.T
+    X = X - X.min()  # rosetta: detail normalise
+    X = X / X.max()  # the maximum after the shift, as the article's in-place X /= X.max()  # rosetta: detail normalise
+    return X.T  # rosetta: detail normalise
 
 
 def hidden_forward(X, weights_input_hidden, xp):
     """Steps 1-2: Z1 = W_i^T . X; h = sigmoid(Z1)."""
-    hiddenLayer_linearTransform = xp.dot(weights_input_hidden.T, X)
-    hiddenLayer_activations = sigmoid(hiddenLayer_linearTransform, xp)
+    hiddenLayer_linearTransform = xp.dot(weights_input_hidden.T, X)  # rosetta: detail 1
+    hiddenLayer_activations = sigmoid(hiddenLayer_linearTransform, xp)  # rosetta: detail 2
     return hiddenLayer_linearTransform, hiddenLayer_activations
 
 
 def output_layer_forward(hiddenLayer_activations, weights_hidden_output, xp):
     """Steps 3-4: Z2 = W_h^T . h; output = sigmoid(Z2)."""
-    outputLayer_linearTransform = xp.dot(weights_hidden_output.T, hiddenLayer_activations)
-    output = sigmoid(outputLayer_linearTransform, xp)
+    outputLayer_linearTransform = xp.dot(weights_hidden_output.T, hiddenLayer_activations)  # rosetta: detail 3
+    output = sigmoid(outputLayer_linearTransform, xp)  # rosetta: detail 4
     return outputLayer_linearTransform, output
 
 
 def squared_error(y, output):
     """Step 5: error = (y - output)^2 / 2, one value per sample."""
-    error = (y - output) ** 2 / 2  # ** 2 is x * x in numpy, as ^2 is in R
+    error = (y - output) ** 2 / 2  # ** 2 is x * x in numpy, as ^2 is in R  # rosetta: detail 5
     return error
 
 
 def average_error(error, xp):
     """Step 6: the epoch's mean error, kept as a 1x1 matrix like every other intermediate."""
-    mean_error = np.reshape(xp.mean(error), (1, 1))
+    mean_error = np.reshape(xp.mean(error), (1, 1))  # rosetta: detail 6
     return mean_error
 
 
 def output_layer_chain(y, output, hiddenLayer_activations):
     """Steps 7-9: the three links dE/d(output), d(output)/dZ2, dZ2/dW_h."""
-    error_wrt_output = -(y - output)
-    output_wrt_outputLayer_LinearTransform = output * (1 - output)  # sigma' in terms of sigma
-    outputLayer_LinearTransform_wrt_weights_hidden_output = hiddenLayer_activations
+    error_wrt_output = -(y - output)  # rosetta: detail 7
+    output_wrt_outputLayer_LinearTransform = output * (1 - output)  # sigma' in terms of sigma  # rosetta: detail 8
+    outputLayer_LinearTransform_wrt_weights_hidden_output = hiddenLayer_activations  # rosetta: detail 9
     return error_wrt_output, output_wrt_outputLayer_LinearTransform, outputLayer_LinearTransform_wrt_weights_hidden_output
 
 
 def hidden_output_gradient(outputLayer_LinearTransform_wrt_weights_hidden_output, error_wrt_output,
                            output_wrt_outputLayer_LinearTransform, xp):
     """Step 10: dE/dW_h = h . (dE/d(output) * d(output)/dZ2)^T, summed over the samples by the dot."""
-    error_wrt_weights_hidden_output = xp.dot(outputLayer_LinearTransform_wrt_weights_hidden_output,
+    error_wrt_weights_hidden_output = xp.dot(outputLayer_LinearTransform_wrt_weights_hidden_output,  # rosetta: detail 10
                                              (error_wrt_output * output_wrt_outputLayer_LinearTransform).T)
     return error_wrt_weights_hidden_output
 
 
 def hidden_layer_chain(weights_hidden_output, hiddenLayer_activations, X):
     """Steps 11-13: the links dZ2/dh, dh/dZ1, dZ1/dW_i."""
-    outputLayer_LinearTransform_wrt_hiddenLayer_activations = weights_hidden_output
-    hiddenLayer_activations_wrt_hiddenLayer_linearTransform = hiddenLayer_activations * (1 - hiddenLayer_activations)
-    hiddenLayer_linearTransform_wrt_weights_input_hidden = X
+    outputLayer_LinearTransform_wrt_hiddenLayer_activations = weights_hidden_output  # rosetta: detail 11
+    hiddenLayer_activations_wrt_hiddenLayer_linearTransform = hiddenLayer_activations * (1 - hiddenLayer_activations)  # rosetta: detail 12
+    hiddenLayer_linearTransform_wrt_weights_input_hidden = X  # rosetta: detail 13
     return (outputLayer_LinearTransform_wrt_hiddenLayer_activations,
             hiddenLayer_activations_wrt_hiddenLayer_linearTransform,
             hiddenLayer_linearTransform_wrt_weights_input_hidden)
@@ -112,7 +112,7 @@ def input_hidden_gradient(hiddenLayer_linearTransform_wrt_weights_input_hidden,
                           outputLayer_LinearTransform_wrt_hiddenLayer_activations,
                           output_wrt_outputLayer_LinearTransform, error_wrt_output, xp):
     """Step 14: dE/dW_i = X . (dh/dZ1 * (W_h . (d(output)/dZ2 * dE/d(output))))^T."""
-    error_wrt_weights_input_hidden = xp.dot(
+    error_wrt_weights_input_hidden = xp.dot(  # rosetta: detail 14
         hiddenLayer_linearTransform_wrt_weights_input_hidden,
         (hiddenLayer_activations_wrt_hiddenLayer_linearTransform
          * xp.dot(outputLayer_LinearTransform_wrt_hiddenLayer_activations,
@@ -123,8 +123,8 @@ def input_hidden_gradient(hiddenLayer_linearTransform_wrt_weights_input_hidden,
 def gradient_descent(weights_input_hidden, weights_hidden_output, error_wrt_weights_input_hidden,
                      error_wrt_weights_hidden_output, lr):
     """Steps 15-16: W <- W - lr * dE/dW, output layer first as the article writes it."""
-    weights_hidden_output = weights_hidden_output - lr * error_wrt_weights_hidden_output
-    weights_input_hidden = weights_input_hidden - lr * error_wrt_weights_input_hidden
+    weights_hidden_output = weights_hidden_output - lr * error_wrt_weights_hidden_output  # rosetta: detail 15
+    weights_input_hidden = weights_input_hidden - lr * error_wrt_weights_input_hidden  # rosetta: detail 16
     return weights_hidden_output, weights_input_hidden
 
 
@@ -170,5 +170,5 @@ def train_lockstep(X, y, reference, lr, xp):
 
 def predict(X, state, xp):
     """Steps 1-4 only: the trained network's output for the columns of X."""
-    hiddenLayer_activations = hidden_forward(X, state["weights_input_hidden"], xp)[1]
-    return output_layer_forward(hiddenLayer_activations, state["weights_hidden_output"], xp)[1]
+    hiddenLayer_activations = hidden_forward(X, state["weights_input_hidden"], xp)[1]  # rosetta: detail predict
+    return output_layer_forward(hiddenLayer_activations, state["weights_hidden_output"], xp)[1]  # rosetta: detail predict

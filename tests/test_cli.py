@@ -82,7 +82,8 @@ def test_run_prints_a_table_with_one_line_per_check():
     assert "Error_at_hidden_layer" in out  # the per-intermediate table
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["trace"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["trace"], ["reproduce"], ["steps"], ["rosetta"], ["report"],
+                                     ["golden"], ["golden", "record"], ["golden", "check"]])
 def test_every_command_has_help(command):
     code, out, _ = run_cli(*command, "--help")
     assert code == 0 and "usage: crossverify" in out

@@ -34,7 +34,7 @@ variant_switches <- function(variant) {
 #' @param x numeric matrix
 sigmoid <- function(x) {
   # sigma(x) = 1 / (1 + e^-x)
-  1 / (1 + exp(-x))
+  1 / (1 + exp(-x))  # rosetta: bias-net sigmoid
 }
 
 #' Slope of the sigmoid, in terms of its output
@@ -56,66 +56,66 @@ spread_bias <- function(bias, n, bias_layout) {
 #' Step 2: hidden_layer_input = X \%*\% wh + bh
 #' @param X,wh,bh inputs, weights and bias matrix
 hidden_linear <- function(X, wh, bh) {
-  hidden_layer_input <- X %*% wh + bh
+  hidden_layer_input <- X %*% wh + bh  # rosetta: bias-net 2
   hidden_layer_input
 }
 
 #' Step 3: hiddenlayer_activations = sigmoid(hidden_layer_input)
 #' @param hidden_layer_input step 2's result
 hidden_activation <- function(hidden_layer_input) {
-  hiddenlayer_activations <- sigmoid(hidden_layer_input)
+  hiddenlayer_activations <- sigmoid(hidden_layer_input)  # rosetta: bias-net 3
   hiddenlayer_activations
 }
 
 #' Step 4: output_layer_input = hiddenlayer_activations \%*\% wout + bout; output = sigmoid(.)
 #' @param hiddenlayer_activations,wout,bout activations, weights and bias matrix
 output_forward <- function(hiddenlayer_activations, wout, bout) {
-  output_layer_input <- hiddenlayer_activations %*% wout + bout
-  output <- sigmoid(output_layer_input)
+  output_layer_input <- hiddenlayer_activations %*% wout + bout  # rosetta: bias-net 4
+  output <- sigmoid(output_layer_input)  # rosetta: bias-net 4
   list(output_layer_input = output_layer_input, output = output)
 }
 
 #' Step 5: E = y - output
 #' @param y,output targets and predictions
 output_error <- function(y, output) {
-  E <- y - output
+  E <- y - output  # rosetta: bias-net 5
   E
 }
 
 #' Step 6: the sigmoid's slope at both layers
 #' @param output,hiddenlayer_activations the two layers' activations
 slopes <- function(output, hiddenlayer_activations) {
-  slope_output_layer <- derivatives_sigmoid(output)
-  slope_hidden_layer <- derivatives_sigmoid(hiddenlayer_activations)
+  slope_output_layer <- derivatives_sigmoid(output)  # rosetta: bias-net 6
+  slope_hidden_layer <- derivatives_sigmoid(hiddenlayer_activations)  # rosetta: bias-net 6
   list(slope_output_layer = slope_output_layer, slope_hidden_layer = slope_hidden_layer)
 }
 
 #' Step 7: d_output = E * slope_output_layer (elementwise)
 #' @param E,slope_output_layer steps 5 and 6
 output_delta <- function(E, slope_output_layer) {
-  d_output <- E * slope_output_layer
+  d_output <- E * slope_output_layer  # rosetta: bias-net 7
   d_output
 }
 
 #' Step 8: Error_at_hidden_layer = d_output \%*\% t(wout)
 #' @param d_output,wout step 7's delta and the output weights
 hidden_error <- function(d_output, wout) {
-  Error_at_hidden_layer <- d_output %*% t(wout)
+  Error_at_hidden_layer <- d_output %*% t(wout)  # rosetta: bias-net 8
   Error_at_hidden_layer
 }
 
 #' Step 9: d_hiddenlayer = Error_at_hidden_layer * slope_hidden_layer (elementwise)
 #' @param Error_at_hidden_layer,slope_hidden_layer steps 8 and 6
 hidden_delta <- function(Error_at_hidden_layer, slope_hidden_layer) {
-  d_hiddenlayer <- Error_at_hidden_layer * slope_hidden_layer
+  d_hiddenlayer <- Error_at_hidden_layer * slope_hidden_layer  # rosetta: bias-net 9
   d_hiddenlayer
 }
 
 #' Step 10: wout += t(h) \%*\% d_output * lr; wh += t(X) \%*\% d_hiddenlayer * lr
 #' @param X,wh,wout,hiddenlayer_activations,d_output,d_hiddenlayer,lr as named
 update_weights <- function(X, wh, wout, hiddenlayer_activations, d_output, d_hiddenlayer, lr) {
-  wout <- wout + (t(hiddenlayer_activations) %*% d_output) * lr
-  wh <- wh + (t(X) %*% d_hiddenlayer) * lr
+  wout <- wout + (t(hiddenlayer_activations) %*% d_output) * lr  # rosetta: bias-net 10
+  wh <- wh + (t(X) %*% d_hiddenlayer) * lr  # rosetta: bias-net 10
   list(wout = wout, wh = wh)
 }
 
@@ -127,13 +127,13 @@ update_weights <- function(X, wh, wout, hiddenlayer_activations, d_output, d_hid
 update_biases <- function(bh, bout, d_output, d_hiddenlayer, lr, bias_layout, bias_sums) {
   if (bias_sums == "rowSums") {
     # the article's line: one sum per sample, recycled down the columns
-    bout <- bout + rowSums(d_output) * lr
-    bh <- bh + rowSums(d_hiddenlayer) * lr
+    bout <- bout + rowSums(d_output) * lr  # rosetta: bias-net 11 article
+    bh <- bh + rowSums(d_hiddenlayer) * lr  # rosetta: bias-net 11 article
   } else {
     # one sum per neuron, laid out the way the biases were (the commenter's recycled
     # colSums when the layout is the article's)
-    bout <- bout + spread_bias(colSums(d_output), nrow(bout), bias_layout) * lr
-    bh <- bh + spread_bias(colSums(d_hiddenlayer), nrow(bh), bias_layout) * lr
+    bout <- bout + spread_bias(colSums(d_output), nrow(bout), bias_layout) * lr  # rosetta: bias-net 11
+    bh <- bh + spread_bias(colSums(d_hiddenlayer), nrow(bh), bias_layout) * lr  # rosetta: bias-net 11
   }
   list(bout = bout, bh = bh)
 }
@@ -197,6 +197,6 @@ bias_net_train <- function(X, y, wh, bias_in, wout, bias_out, lr, epochs, varian
 #' @param X inputs, one sample per row
 #' @param state list of wh, bh, wout, bout as training left them
 bias_net_predict <- function(X, state) {
-  hiddenlayer_activations <- hidden_activation(hidden_linear(X, state$wh, state$bh))
-  output_forward(hiddenlayer_activations, state$wout, state$bout)$output
+  hiddenlayer_activations <- hidden_activation(hidden_linear(X, state$wh, state$bh))  # rosetta: bias-net predict
+  output_forward(hiddenlayer_activations, state$wout, state$bout)$output  # rosetta: bias-net predict
 }

@@ -23,17 +23,17 @@ DETAIL_WEIGHTS <- c("weights_input_hidden", "weights_hidden_output")
 #' @param X raw inputs, one sample per row
 #' @return the normalised inputs, one sample per column
 detail_normalise <- function(X) {
-  X <- X - min(X)
-  X <- X / max(X)  # the maximum after the shift, as the article's in-place X /= X.max()
-  t(X)
+  X <- X - min(X)  # rosetta: detail normalise
+  X <- X / max(X)  # the maximum after the shift, as the article's in-place X /= X.max()  # rosetta: detail normalise
+  t(X)  # rosetta: detail normalise
 }
 
 #' Steps 1-2: Z1 = t(W_i) \%*\% X; h = sigmoid(Z1)
 #' @param X inputs, one sample per column
 #' @param weights_input_hidden inputs x hidden weights
 hidden_forward <- function(X, weights_input_hidden) {
-  hiddenLayer_linearTransform <- t(weights_input_hidden) %*% X
-  hiddenLayer_activations <- sigmoid(hiddenLayer_linearTransform)
+  hiddenLayer_linearTransform <- t(weights_input_hidden) %*% X  # rosetta: detail 1
+  hiddenLayer_activations <- sigmoid(hiddenLayer_linearTransform)  # rosetta: detail 2
   list(hiddenLayer_linearTransform = hiddenLayer_linearTransform,
        hiddenLayer_activations = hiddenLayer_activations)
 }
@@ -42,31 +42,31 @@ hidden_forward <- function(X, weights_input_hidden) {
 #' @param hiddenLayer_activations step 2's result
 #' @param weights_hidden_output hidden x output weights
 output_layer_forward <- function(hiddenLayer_activations, weights_hidden_output) {
-  outputLayer_linearTransform <- t(weights_hidden_output) %*% hiddenLayer_activations
-  output <- sigmoid(outputLayer_linearTransform)
+  outputLayer_linearTransform <- t(weights_hidden_output) %*% hiddenLayer_activations  # rosetta: detail 3
+  output <- sigmoid(outputLayer_linearTransform)  # rosetta: detail 4
   list(outputLayer_linearTransform = outputLayer_linearTransform, output = output)
 }
 
 #' Step 5: error = (y - output)^2 / 2, one value per sample
 #' @param y,output targets and predictions (1 x samples)
 squared_error <- function(y, output) {
-  error <- (y - output)^2 / 2  # R computes ^2 as x * x, as numpy's ** 2
+  error <- (y - output)^2 / 2  # R computes ^2 as x * x, as numpy's ** 2  # rosetta: detail 5
   error
 }
 
 #' Step 6: the epoch's mean error, as a 1x1 matrix like every other intermediate
 #' @param error step 5's result
 average_error <- function(error) {
-  mean_error <- matrix(mean(error), 1, 1)
+  mean_error <- matrix(mean(error), 1, 1)  # rosetta: detail 6
   mean_error
 }
 
 #' Steps 7-9: the links dE/d(output), d(output)/dZ2, dZ2/dW_h
 #' @param y,output,hiddenLayer_activations targets, predictions, hidden activations
 output_layer_chain <- function(y, output, hiddenLayer_activations) {
-  error_wrt_output <- -(y - output)
-  output_wrt_outputLayer_LinearTransform <- output * (1 - output)  # sigma' in terms of sigma
-  outputLayer_LinearTransform_wrt_weights_hidden_output <- hiddenLayer_activations
+  error_wrt_output <- -(y - output)  # rosetta: detail 7
+  output_wrt_outputLayer_LinearTransform <- output * (1 - output)  # sigma' in terms of sigma  # rosetta: detail 8
+  outputLayer_LinearTransform_wrt_weights_hidden_output <- hiddenLayer_activations  # rosetta: detail 9
   list(error_wrt_output = error_wrt_output,
        output_wrt_outputLayer_LinearTransform = output_wrt_outputLayer_LinearTransform,
        outputLayer_LinearTransform_wrt_weights_hidden_output = outputLayer_LinearTransform_wrt_weights_hidden_output)
@@ -76,7 +76,7 @@ output_layer_chain <- function(y, output, hiddenLayer_activations) {
 #' @param outputLayer_LinearTransform_wrt_weights_hidden_output,error_wrt_output,output_wrt_outputLayer_LinearTransform steps 9, 7, 8
 hidden_output_gradient <- function(outputLayer_LinearTransform_wrt_weights_hidden_output, error_wrt_output,
                                    output_wrt_outputLayer_LinearTransform) {
-  error_wrt_weights_hidden_output <- outputLayer_LinearTransform_wrt_weights_hidden_output %*%
+  error_wrt_weights_hidden_output <- outputLayer_LinearTransform_wrt_weights_hidden_output %*%  # rosetta: detail 10
     t(error_wrt_output * output_wrt_outputLayer_LinearTransform)
   error_wrt_weights_hidden_output
 }
@@ -84,9 +84,9 @@ hidden_output_gradient <- function(outputLayer_LinearTransform_wrt_weights_hidde
 #' Steps 11-13: the links dZ2/dh, dh/dZ1, dZ1/dW_i
 #' @param weights_hidden_output,hiddenLayer_activations,X as named
 hidden_layer_chain <- function(weights_hidden_output, hiddenLayer_activations, X) {
-  outputLayer_LinearTransform_wrt_hiddenLayer_activations <- weights_hidden_output
-  hiddenLayer_activations_wrt_hiddenLayer_linearTransform <- hiddenLayer_activations * (1 - hiddenLayer_activations)
-  hiddenLayer_linearTransform_wrt_weights_input_hidden <- X
+  outputLayer_LinearTransform_wrt_hiddenLayer_activations <- weights_hidden_output  # rosetta: detail 11
+  hiddenLayer_activations_wrt_hiddenLayer_linearTransform <- hiddenLayer_activations * (1 - hiddenLayer_activations)  # rosetta: detail 12
+  hiddenLayer_linearTransform_wrt_weights_input_hidden <- X  # rosetta: detail 13
   list(outputLayer_LinearTransform_wrt_hiddenLayer_activations = outputLayer_LinearTransform_wrt_hiddenLayer_activations,
        hiddenLayer_activations_wrt_hiddenLayer_linearTransform = hiddenLayer_activations_wrt_hiddenLayer_linearTransform,
        hiddenLayer_linearTransform_wrt_weights_input_hidden = hiddenLayer_linearTransform_wrt_weights_input_hidden)
@@ -98,7 +98,7 @@ input_hidden_gradient <- function(hiddenLayer_linearTransform_wrt_weights_input_
                                   hiddenLayer_activations_wrt_hiddenLayer_linearTransform,
                                   outputLayer_LinearTransform_wrt_hiddenLayer_activations,
                                   output_wrt_outputLayer_LinearTransform, error_wrt_output) {
-  error_wrt_weights_input_hidden <- hiddenLayer_linearTransform_wrt_weights_input_hidden %*%
+  error_wrt_weights_input_hidden <- hiddenLayer_linearTransform_wrt_weights_input_hidden %*%  # rosetta: detail 14
     t(hiddenLayer_activations_wrt_hiddenLayer_linearTransform *
         (outputLayer_LinearTransform_wrt_hiddenLayer_activations %*%
            (output_wrt_outputLayer_LinearTransform * error_wrt_output)))
@@ -111,8 +111,8 @@ input_hidden_gradient <- function(hiddenLayer_linearTransform_wrt_weights_input_
 #' @param lr learning rate
 gradient_descent <- function(weights_input_hidden, weights_hidden_output, error_wrt_weights_input_hidden,
                              error_wrt_weights_hidden_output, lr) {
-  weights_hidden_output <- weights_hidden_output - lr * error_wrt_weights_hidden_output
-  weights_input_hidden <- weights_input_hidden - lr * error_wrt_weights_input_hidden
+  weights_hidden_output <- weights_hidden_output - lr * error_wrt_weights_hidden_output  # rosetta: detail 15
+  weights_input_hidden <- weights_input_hidden - lr * error_wrt_weights_input_hidden  # rosetta: detail 16
   list(weights_hidden_output = weights_hidden_output, weights_input_hidden = weights_input_hidden)
 }
 
@@ -195,6 +195,6 @@ detail_train <- function(X, y, weights_input_hidden, weights_hidden_output, lr, 
 #' @param X inputs, one sample per column
 #' @param state list of weights_input_hidden, weights_hidden_output as training left them
 detail_predict <- function(X, state) {
-  hiddenLayer_activations <- hidden_forward(X, state$weights_input_hidden)$hiddenLayer_activations
-  output_layer_forward(hiddenLayer_activations, state$weights_hidden_output)$output
+  hiddenLayer_activations <- hidden_forward(X, state$weights_input_hidden)$hiddenLayer_activations  # rosetta: detail predict
+  output_layer_forward(hiddenLayer_activations, state$weights_hidden_output)$output  # rosetta: detail predict
 }
