@@ -19,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from .errors import CrossverifyError, UnknownNameError
+from .errors import CrossverifyError
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -125,7 +125,7 @@ def _print_table(rows, per_intermediate, out):
     out.write(WHERE_NEXT)
 
 
-def _progress_printer():
+def progress_printer():
     """Overwrite one status line on the terminal."""
     def show(message):
         print(f"\r\033[K... {message}", end="", file=sys.stderr, flush=True)
@@ -145,7 +145,7 @@ def cmd_run(args, out):
         for g in given or ():
             verify.check_name(kind, g, known)
     session = get_session()
-    progress = _progress_printer() if sys.stderr.isatty() else None
+    progress = progress_printer() if sys.stderr.isatty() else None
     rows = verify.run(session, names, args.variant, args.kernels, args.mode, args.fixtures, progress, args.audit)
     if progress:
         print("\r\033[K", end="", file=sys.stderr, flush=True)

@@ -2,7 +2,7 @@
 and figures of Python and R training side by side (bridge/report.py)."""
 import sys
 
-from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
 
 
 def add_parser(sub):
@@ -20,13 +20,6 @@ def add_parser(sub):
     parser.set_defaults(handler=run)
 
 
-def _progress():
-    """One status line on the terminal, overwritten in place."""
-    def show(message):
-        print(f"\r\033[K... {message}", end="", file=sys.stderr, flush=True)
-    return show
-
-
 def run(args, out):
     from .report import collect, prepare_target, write_report
     from .rsession import get_session
@@ -37,7 +30,7 @@ def run(args, out):
         load_scenario(name, args.fixtures)  # every input checked before the long part
     prepare_target(args.out)
     session = get_session()
-    progress = _progress() if sys.stderr.isatty() else None
+    progress = progress_printer() if sys.stderr.isatty() else None
     try:
         data = collect(session, names, args.fixtures, progress)
         figures = write_report(args.out, data, progress)

@@ -15,19 +15,16 @@ even when the two sides still agree with each other.
 * The md5 is there for R: base R computes md5 (``tools::md5sum``) but not sha256, and the R
   package's testthat suite checks its own side natively against the same record.
 """
-import contextlib
 import hashlib
 import json
 import os
-import signal
-import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import CrossverifyError
+from .rsession import ctrl_c_ends_process
 from .scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
 
 FORMAT = "crossverify-golden/1"
@@ -105,28 +102,8 @@ def python_trace(scenario, variant, epochs):
     return verifier.python(KERNELS) if variant == "corrected" else verifier.model(variant, KERNELS)
 
 
-@contextlib.contextmanager
-def r_interrupt_ends_process():
-    """While R computes, Ctrl-C ends the process at once with status 130.
-
-    rpy2 3.5 runs Python's SIGINT handler inside its R event callback, where a KeyboardInterrupt
-    is lost ("Exception ignored from cffi callback"), so R would run on to the end. Nothing is
-    written while R computes, so ending the process there leaves nothing behind.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        sys.stderr.write("crossverify: interrupted; nothing was written.\n")
-        sys.stderr.flush()
-        os._exit(130)
-
-    saved = signal.signal(signal.SIGINT, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, saved)
+# Ctrl-C while R computes ends the process with status 130 (see bridge/rsession.py)
+r_interrupt_ends_process = ctrl_c_ends_process
 
 
 def r_trace(session, scenario, variant, epochs):

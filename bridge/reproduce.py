@@ -15,7 +15,6 @@ status, and the status it is expected to have:
 """
 from dataclasses import dataclass
 
-import numpy as np
 
 from .networks import network_for
 from .scenarios import load_scenario

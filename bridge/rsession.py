@@ -93,7 +93,7 @@ def installed_rpy2_version():
 
 
 @contextlib.contextmanager
-def _ctrl_c_ends_process():
+def ctrl_c_ends_process():
     """While R computes, Ctrl-C ends the process with status 130: rpy2 3.5 loses a KeyboardInterrupt
     raised inside R, and asking R itself to interrupt makes embedded R abort. Nothing is being
     written while R computes (files are written afterwards, through a temporary file)."""
@@ -182,7 +182,7 @@ class RSession:
         from rpy2.rinterface_lib.embedded import RRuntimeError
         from rpy2.robjects.conversion import localconverter
         try:
-            with localconverter(self.ro.default_converter), self._quiet(), _ctrl_c_ends_process():
+            with localconverter(self.ro.default_converter), self._quiet(), ctrl_c_ends_process():
                 func = self.ro.r["get"](fn, envir=self.env) if hasattr(self, "env") else self.ro.r[fn]
                 return func(*args, **kwargs)
         except RRuntimeError as exc:

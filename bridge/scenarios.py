@@ -4,7 +4,6 @@ The format is documented in fixtures/README.md. Every float is C99 hex text; mat
 ``{"shape": [r, c], "values": [[row], ...]}`` in row order.
 """
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field

@@ -4,7 +4,7 @@ Mirror: r_impl/tests/testthat/test-bias_net.R."""
 import numpy as np
 import pytest
 
-from bridge import bounds, rmodel
+from bridge import rmodel
 from bridge.engine import compare_traces
 from bridge.verify import BIAS_NET_SPEC
 from python_impl import bias_net

@@ -1,7 +1,6 @@
 """The R package r_impl on its own: its testthat suite, run from the project's test command."""
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
