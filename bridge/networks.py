@@ -8,7 +8,7 @@ import numpy as np
 
 from python_impl import bias_net, detail
 from python_impl.kernels import get_kernels
-from python_impl.trace import Trace, run_lockstep
+from python_impl.trace import Trace, run_epochs, run_lockstep
 
 from . import rmodel
 
@@ -118,7 +118,6 @@ class BiasNet:
 
         if reference is not None:
             return run_lockstep(epoch, reference, bias_net.WEIGHTS)
-        from python_impl.trace import run_epochs
         start = rmodel.r_initial_state(self.scenario.init, self.X.shape[0], variant)
         return run_epochs(epoch, start, epochs, bias_net.NAMES, bias_net.WEIGHTS, init=self.scenario.init)
 

@@ -71,8 +71,7 @@ def r_sum_reducer(variant, n):
 
     def reduce(D):  # D has shape (epochs, rows, cols)
         if sums == "rowSums":
-            s = D.sum(axis=2)
-            return np.stack([recycle(row, D.shape[1:]) if D.shape[2] > 1 else row[:, None] for row in s])
+            return np.stack([recycle(row, D.shape[1:]) for row in D.sum(axis=2)])
         s = D.sum(axis=1)
         return np.stack([spread_bias(row, n, layout) for row in s])
 

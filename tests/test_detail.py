@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bridge.networks import DETAIL_SPEC, network_for
-from bridge.scenarios import SHIPPED_FIXTURES, load_scenario, parse_hex, parse_matrix
+from bridge.scenarios import SHIPPED_FIXTURES, load_scenario
 from python_impl import detail
 from python_impl.kernels import get_kernels
 from python_impl.trace import Trace
@@ -28,15 +28,10 @@ CHUNK = 1000  # moons epochs per R call: a full 10000-epoch trace is ~4 GB per l
 
 def load_detail(name):
     """A detail scenario from the shipped fixtures, preprocessed as its manifest says."""
-    path = os.path.join(SHIPPED_FIXTURES, name, "manifest.json")
-    with open(path, encoding="utf-8") as fh:
-        manifest = json.load(fh)
-    data = {k: parse_matrix(v, path, f"data.{k}") for k, v in manifest["data"].items()}
-    init = {k: parse_matrix(v, path, f"init.{k}") for k, v in manifest["init"].items()}
-    X = detail.normalise(data["X"]) if manifest["preprocessing"] == "normalise" else data["X"]
-    hyper = manifest["hyper_parameters"]
-    return SimpleNamespace(name=name, manifest=manifest, raw=data, X=X, y=data["y"], init=init,
-                           lr=parse_hex(hyper["lr"], path, "hyper_parameters.lr"), epochs=hyper["epochs"])
+    scenario = load_scenario(name)
+    net = network_for(scenario)
+    return SimpleNamespace(name=name, manifest=scenario.manifest, raw=scenario.data, X=net.X, y=net.y,
+                           init=scenario.init, lr=scenario.lr, epochs=scenario.epochs)
 
 
 @pytest.fixture(scope="module")
