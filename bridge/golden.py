@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import CrossverifyError
-from .rsession import ctrl_c_ends_process
 from .scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
 
 FORMAT = "crossverify-golden/1"
@@ -102,15 +101,11 @@ def python_trace(scenario, variant, epochs):
     return verifier.python(KERNELS) if variant == "corrected" else verifier.model(variant, KERNELS)
 
 
-# Ctrl-C while R computes ends the process with status 130 (see bridge/rsession.py)
-r_interrupt_ends_process = ctrl_c_ends_process
-
-
 def r_trace(session, scenario, variant, epochs):
     """R's trace of ``variant`` (r_impl/R/bias_net.R), all ``epochs`` of it."""
     from .verify import Verifier
-    with r_interrupt_ends_process():
-        return Verifier(session, scenario, epochs).r(variant)
+    # Ctrl-C while R computes ends the process with status 130: RSession.call guards every R call
+    return Verifier(session, scenario, epochs).r(variant)
 
 
 # -- scenarios -----------------------------------------------------------------------------------

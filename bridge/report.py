@@ -78,18 +78,10 @@ class ReportData:
 
 
 def check_rows(verifier, progress=None):
-    """`crossverify run`'s rows of one scenario, in its order (bridge/verify.py run()), from this
-    verifier, so the figures reuse the traces the checks computed."""
-    from .verify import KERNELS, MODES
-    rows = []
-    total = len(verifier.variants) * len(KERNELS) * len(MODES)
-    for v in verifier.variants:
-        for k in KERNELS:
-            for m in MODES:
-                if progress:
-                    progress(f"{verifier.scenario.name}: check {len(rows) + 1} of {total} ({v}, {k}, {m})")
-                rows.append(verifier.row(v, k, m))
-    return rows
+    """`crossverify run`'s rows of one scenario, from this verifier, so the figures reuse the
+    traces the checks computed."""
+    from .verify import scenario_rows
+    return scenario_rows(verifier, progress=progress)
 
 
 REPRODUCED = ("detail-toy", "detail-moons", "bias-net")  # bridge/reproduce.py's order

@@ -218,6 +218,24 @@ class Verifier:
         return [self._row(variant, k, m, merge(parts[(k, m)])) for k in kernels_list for m in modes]
 
 
+def scenario_rows(verifier, variants=None, kernels=None, modes=None, audit="checkpoints", progress=None):
+    """The rows of one scenario, in `crossverify run`'s order: its variants, then kernels, then modes."""
+    rows = []
+    vs = [v for v in verifier.variants if not variants or v in variants]
+    ks, ms = list(kernels or KERNELS), list(modes or MODES)
+    total = len(vs) * len(ks) * len(ms)
+    for v in vs:
+        if audit == "full" and verifier.record is not None and v == verifier.net.reference_variant:
+            rows.extend(verifier.audit_rows(v, ks, ms, progress=progress))
+            continue
+        for k in ks:
+            for m in ms:
+                if progress:
+                    progress(f"{verifier.scenario.name}: check {len(rows) + 1} of {total} ({v}, {k}, {m})")
+                rows.append(verifier.row(v, k, m))
+    return rows
+
+
 def run(session, scenarios=None, variants=None, kernels=None, modes=None, fixtures_dir=None, progress=None,
         audit="checkpoints"):
     """Every requested row; defaults to every scenario, its variants, both kernels and both modes."""
@@ -231,16 +249,5 @@ def run(session, scenarios=None, variants=None, kernels=None, modes=None, fixtur
     rows = []
     for s in scenarios or list_scenarios(fixtures_dir):
         verifier = Verifier(session, load_scenario(s, fixtures_dir))
-        for v in verifier.variants:
-            if variants and v not in variants:
-                continue
-            ks, ms = list(kernels or KERNELS), list(modes or MODES)
-            if audit == "full" and verifier.record is not None and v == verifier.net.reference_variant:
-                rows.extend(verifier.audit_rows(v, ks, ms, progress=progress))
-                continue
-            for k in ks:
-                for m in ms:
-                    if progress:
-                        progress(f"{s} {v} {k} {m}")
-                    rows.append(verifier.row(v, k, m))
+        rows.extend(scenario_rows(verifier, variants, kernels, modes, audit, progress))
     return rows
