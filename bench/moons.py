@@ -64,9 +64,9 @@ def same_bits(a, b):
 
 class Bench:
     def __init__(self, epochs):
-        from bridge.networks import network_for
-        from bridge.rsession import get_session
-        from bridge.scenarios import load_scenario
+        from bridge.twins.runner import network_for
+        from bridge.session.rsession import get_session
+        from bridge.twins.scenarios import load_scenario
         self.session = get_session()
         self.scenario = load_scenario(SCENARIO)
         self.net = network_for(self.scenario)

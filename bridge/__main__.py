@@ -1,6 +1,6 @@
 """``python -m bridge``: the crossverify command line."""
 import sys
 
-from .cli import main
+from bridge.cli.main import main
 
 sys.exit(main())

@@ -20,7 +20,7 @@ In lockstep mode Python starts every epoch from R's state, so a defect in the st
 before its first epoch (the bias layout) is handed to Python too; it shows where Python's own
 update first departs from R's, which the mutant states as ``lockstep_expected``.
 
-The oracles use neither bridge.engine nor bridge.verify: the checks are what is under test.
+The oracles use neither bridge.check.engine nor bridge.check.verify: the checks are what is under test.
 """
 import contextlib
 import inspect

@@ -1,13 +1,13 @@
 """Mutation tests of the checker (the meta-tests idea of array-api-tests): each deliberate defect
 of meta_tests/mutants.py, injected into one implementation, must make the real checks
-(``bridge.verify.Verifier.row``, a fresh Verifier per mutant) fail, with the exact-kernel rows
+(``bridge.check.verify.Verifier.row``, a fresh Verifier per mutant) fail, with the exact-kernel rows
 (free-running and lockstep) naming the predicted first divergence (epoch, step, intermediate).
 Whether the float-kernel bound also catches it is checked against the catalogue's prediction.
 The unmutated code must pass every check, and every mutation must be undone afterwards."""
 import pytest
 
-from bridge.engine import compare_traces
-from bridge.verify import Verifier
+from bridge.check.engine import compare_traces
+from bridge.check.verify import Verifier
 from meta_tests.mutants import MUTANTS, RESULTS, r_source
 
 MODES = ("free-running", "lockstep")

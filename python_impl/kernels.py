@@ -114,12 +114,88 @@ def _sum_rows(rows, out=None):
     return out
 
 
+MATPROD_PATHS = ("reference", "internal")
+
+
+def _reduce_adds_rows_in_order_in(dtype):
+    """True when add.reduce over the outer axis of a C-ordered (terms, cols) array of ``dtype``
+    adds the rows one after another (as _reduce_adds_rows_in_order checks for float64; numpy's
+    pairwise summation exists for long double too)."""
+    rng = np.random.default_rng(20170529)
+    for cols in (2, 3, 10, 20):
+        rows = (rng.standard_normal((300, cols)) * 10.0 ** rng.integers(-12, 12, (300, cols))).astype(dtype)
+        expected = np.zeros(cols, dtype=dtype)
+        for row in rows:
+            expected = expected + row
+        if not np.array_equal(np.add.reduce(rows, axis=0, initial=dtype(0)), expected):
+            return False
+    return True
+
+
+LONGDOUBLE_REDUCE_ADDS_ROWS_IN_ORDER = _reduce_adds_rows_in_order_in(np.longdouble)
+
+
+def _sum_terms_in_order(terms, dtype):
+    """((0 + terms[0]) + terms[1]) + ... elementwise in ``dtype``, for a C-ordered (k, ...) array."""
+    if terms.ndim > 1 and terms[0].size > 1 and LONGDOUBLE_REDUCE_ADDS_ROWS_IN_ORDER:
+        return np.add.reduce(terms, axis=0, initial=dtype(0))
+    # one long sum (or numpy summing pairwise): accumulate is sequential; the leading zero is
+    # R's ``sum = 0.0``, which also turns a lone -0 product into +0
+    zero = np.zeros((1,) + terms.shape[1:], dtype=dtype)
+    return np.add.accumulate(np.concatenate([zero, terms]), axis=0)[-1]
+
+
+def internal_matprod(a, b, accumulator=np.longdouble):
+    """R's ``internal_matprod`` (src/main/array.c, R >= 3.4), the path of ``%*%`` under
+    ``options(matprod = "internal")``: for each z[i,k], ``LDOUBLE sum = 0.0; for j in order:
+    sum += x[i,j] * y[j,k]; z[i,k] = (double) sum``. The product is double * double, rounded to
+    double before it is added; the sum is kept in long double (80-bit x87 on x86_64, numpy's
+    longdouble there) and rounded to double once. R built without long double accumulates in
+    double: pass ``accumulator=np.float64``. No NaN/Inf switch: this path never calls the BLAS."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    (m, k), n = a.shape, b.shape[1]
+    if k == 0 or m * n == 0:
+        return np.zeros((m, n))
+    # blocks of terms bound the temporary; each block is summed onto the running sums, still in
+    # term order and in the accumulator's precision
+    block = max(1, _DOT_BLOCK // (m * n))
+    total = None
+    for first in range(0, k, block):
+        last = min(k, first + block)
+        products = np.multiply(a.T[first:last, :, None], b[first:last, None, :])  # rounded to double
+        terms = products.astype(accumulator)
+        if total is not None:
+            terms = np.concatenate([total[None], terms])
+        total = _sum_terms_in_order(terms, accumulator)
+    return total.astype(np.float64)
+
+
+def set_matprod_path(path):
+    """Make the exact kernels' ``dot`` reproduce R's ``%*%`` path ``path`` (one of MATPROD_PATHS)."""
+    if path not in MATPROD_PATHS:
+        raise ValueError(f"unknown matprod path {path!r}: choose one of {', '.join(MATPROD_PATHS)}")
+    ExactKernels.matprod_path = path
+
+
 class ExactKernels:
-    """numpy arrays, R's arithmetic (bit for bit with R 4.2 on the reference BLAS)."""
+    """numpy arrays, R's arithmetic (bit for bit with R 4.2 on the reference BLAS, and with R's
+    own matrix-product loop, ``options(matprod = "internal")``, on any BLAS)."""
 
     name = "exact"
+    # The path of R's %*% that ``dot`` reproduces (one of MATPROD_PATHS). The R session sets it from
+    # what R really does (bridge/session/platform.py); "reference" without a session.
+    matprod_path = "reference"
 
     def dot(self, a, b):
+        if self.matprod_path == "internal":
+            return internal_matprod(a, b)
+        # R's "default" path on the reference BLAS: dgemm/dgemv, or R's simple double loop when an
+        # operand has NaN/Inf; both add the same rounded products in the same order from +0, so
+        # one function serves both branches of R's NaN/Inf switch (and the "blas" path too)
+        return self._reference_dot(a, b)
+
+    def _reference_dot(self, a, b):
         # C[i,j] = (((+0 + a[i,0]b[0,j]) + a[i,1]b[1,j]) + ...): reference dgemm's (and dgemv's)
         # loop; every product rounded on its own (a separate multiply, no FMA), summed in term order
         a = np.asarray(a, dtype=np.float64)

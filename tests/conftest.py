@@ -12,19 +12,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="session")
 def r_session():
-    from bridge.rsession import get_session
+    from bridge.session.rsession import get_session
     return get_session()
 
 
 @pytest.fixture(scope="session")
 def bias_scenario():
-    from bridge.scenarios import load_scenario
+    from bridge.twins.scenarios import load_scenario
     return load_scenario("bias-net")
 
 
 @pytest.fixture(scope="session")
 def bias_verifier(r_session, bias_scenario):
-    from bridge.verify import Verifier
+    from bridge.check.verify import Verifier
     return Verifier(r_session, bias_scenario)
 
 

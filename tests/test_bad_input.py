@@ -30,11 +30,12 @@ import time
 import numpy as np
 import pytest
 
-from bridge import golden
+from bridge.check import golden
 from bridge.errors import CrossverifyError, UnknownNameError
-from bridge.saturation import describe, saturated_steps, saturation
-from bridge.scenarios import SHIPPED_FIXTURES, load_scenario
-from bridge.verify import BIAS_NET_SPEC, Verifier, run
+from bridge.check.saturation import describe, saturated_steps, saturation
+from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from bridge.check.verify import Verifier, run
+from tests.specs import BIAS_NET_SPEC
 from python_impl.kernels import get_kernels
 from tests.conftest import ROOT, assert_traces_agree, run_cli
 from tests.test_golden import fixtures_copy, golden_cli_command, run_golden_cli

@@ -4,9 +4,9 @@ Mirror: r_impl/tests/testthat/test-bias_net.R."""
 import numpy as np
 import pytest
 
-from bridge import rmodel
-from bridge.engine import compare_traces
-from bridge.verify import BIAS_NET_SPEC
+from twins.bias_net import rmodel
+from bridge.check.engine import compare_traces
+from tests.specs import BIAS_NET_SPEC
 from python_impl import bias_net
 from python_impl.kernels import get_kernels
 from tests.conftest import assert_traces_agree

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bridge.networks import DETAIL_SPEC, network_for
-from bridge.scenarios import SHIPPED_FIXTURES, load_scenario
+from bridge.twins.runner import network_for
+from tests.specs import DETAIL_SPEC
+from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
 from python_impl import detail
 from python_impl.kernels import get_kernels
 from python_impl.trace import Trace

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from bridge.errors import RCallError
-from bridge.rsession import check_versions, explain_r_start_failure, installed_r_version, installed_rpy2_version
+from bridge.session.rsession import check_versions, explain_r_start_failure, installed_r_version, installed_rpy2_version
 from tests.conftest import run_cli
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bridge.errors import FixtureError, UnknownNameError
-from bridge.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from bridge.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
 from tests.conftest import ROOT, run_cli
 
 BIAS_NET = os.path.join(SHIPPED_FIXTURES, "bias-net", "manifest.json")

@@ -1,4 +1,4 @@
-"""Golden regression traces (bridge/golden.py, fixtures/golden/README.md): the digests' byte
+"""Golden regression traces (bridge/check/golden.py, fixtures/golden/README.md): the digests' byte
 encoding, the committed record against both languages, one language at a time, `golden record`
 refusing to overwrite and writing atomically, and the R package checking its own side natively.
 Mirror: r_impl/tests/testthat/test-golden.R."""
@@ -12,20 +12,21 @@ import sys
 import numpy as np
 import pytest
 
-from bridge import golden
+from bridge.check import golden
 from bridge.errors import CrossverifyError
-from bridge.scenarios import SHIPPED_FIXTURES
-from bridge.verify import BIAS_NET_SPEC, VARIANTS
+from bridge.twins.scenarios import SHIPPED_FIXTURES
+from tests.specs import BIAS_NET_SPEC
+from twins.bias_net.rmodel import VARIANTS
 from python_impl import bias_net
 from tests.conftest import ROOT
 
 RECORD = golden.golden_path("bias-net")
 RLIB = os.path.join(ROOT, ".venv", "R-library")
 
-# `golden` is a sub-command module (bridge/cmd_golden.py); registered here whether or not
-# bridge/cli.py lists it yet, so the tests run the command line exactly as users will.
-GOLDEN_CLI = ("import sys, bridge.cli as cli; "
-              "cli.COMMAND_MODULES = tuple(dict.fromkeys(tuple(cli.COMMAND_MODULES) + ('bridge.cmd_golden',))); "
+# `golden` is a sub-command module (bridge/cli/golden.py); registered here whether or not
+# bridge/cli/main.py lists it yet, so the tests run the command line exactly as users will.
+GOLDEN_CLI = ("import sys, bridge.cli.main as cli; "
+              "cli.COMMAND_MODULES = tuple(dict.fromkeys(tuple(cli.COMMAND_MODULES) + ('bridge.cli.golden',))); "
               "sys.exit(cli.main(sys.argv[1:]))")
 
 

@@ -36,7 +36,7 @@ The tolerance, derived, not tuned. For a parameter t, D(s) = (L(t + s) - L(t - s
   then each end is off by at most u_L (|t| + s), and (|D| + the rest) u_L (|t| + s) / s is added.
 * u_L |D| is the rounding of D's own subtraction (the division by 2 s is exact).
 * e_G bounds the double-precision rounding of G itself: the implementations compute every
-  intermediate in float64. It is the bound of bridge/bounds.py carried through the expression
+  intermediate in float64. It is the bound of bridge/check/bounds.py carried through the expression
   tree of G from the weights, with the exact-arithmetic value as the other side.
 
 On the bias-net fixture the tolerance comes to 5e-13 to 7e-12 on gradients of 3e-5 to 7e-2 (the
@@ -50,10 +50,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bridge import bounds
-from bridge.rmodel import recycle
-from bridge.scenarios import Scenario
-from bridge.verify import Verifier
+from bridge.check import bounds
+from twins.bias_net.rmodel import recycle
+from bridge.twins.scenarios import Scenario
+from bridge.check.verify import Verifier
 from python_impl import bias_net
 from python_impl.kernels import get_kernels
 
@@ -159,19 +159,17 @@ class Model:
 
 
 def g_bound(X, y, state, which, reduce_axis):
-    """e_G: bridge/bounds.py's bound on the double-precision rounding of G, from the weights up."""
+    """e_G: bridge/check/bounds.py's bound on the double-precision rounding of G, from the weights up."""
     values = {"X": X, "y": y, **state}
     leaf = lambda token: bounds.Node.leaf(values[token], values[token])  # noqa: E731 - no measured difference
-    hidden = ("sigmoid", ("add", ("matmul", "X", "wh"), "bh"))
-    output = ("sigmoid", ("add", ("matmul", hidden, "wout"), "bout"))
+    hidden = ("sigmoid", ("add", ("dot", "X", "wh"), "bh"))
+    output = ("sigmoid", ("add", ("dot", hidden, "wout"), "bout"))
     d_output = ("mul", ("sub", "y", output), ("slope", output))
-    d_hidden = ("mul", ("matmul", d_output, ("T", "wout")), ("slope", hidden))
-    expr = {"wout": ("matmul", ("T", hidden), d_output), "wh": ("matmul", ("T", "X"), d_hidden),
-            "bout": ("sum", d_output), "bh": ("sum", d_hidden)}[which]
-    n, h = np.shape(X)[0], np.shape(state["wh"])[1]
-    fixed = {"reduce": lambda D: D.sum(axis=reduce_axis, keepdims=True),
-             "sum_terms": n if reduce_axis == 0 else (h if which == "bh" else np.shape(y)[1])}
-    return bounds.evaluate(expr, leaf, fixed).d
+    d_hidden = ("mul", ("dot", d_output, ("T", "wout")), ("slope", hidden))
+    axis = reduce_axis - 2  # the axis of one 2-D matrix, counted from the end
+    expr = {"wout": ("dot", ("T", hidden), d_output), "wh": ("dot", ("T", "X"), d_hidden),
+            "bout": ("sum", d_output, axis), "bh": ("sum", d_hidden, axis)}[which]
+    return bounds.evaluate(expr, leaf).d
 
 
 def gradients_from_intermediates(X, values, bias_sums="colSums"):
@@ -223,7 +221,7 @@ def test_per_neuron_gradients_of_both_languages_match_finite_differences(bias_ve
 @pytest.mark.parametrize("variant", ["corrected", "article", "colsums-only", "rowsums-only"])
 def test_the_updates_r_applies_are_lr_times_g_recomputed_from_its_intermediates(bias_verifier, variant):
     """So the G checked against the oracle is the one each variant really steps along, to the bit."""
-    from bridge import rmodel
+    from twins.bias_net import rmodel
     r, lr = bias_verifier.r(variant), bias_verifier.lr
     for epoch in EPOCHS:
         before = r.state_before(epoch, bias_net.WEIGHTS)

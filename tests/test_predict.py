@@ -65,8 +65,8 @@ def test_prediction_on_the_training_rows_is_the_forward_pass_of_training_in_both
 
 
 def test_detail_prediction_is_steps_1_to_4_of_training_in_both_languages(r_session):
-    from bridge.networks import network_for
-    from bridge.scenarios import load_scenario
+    from bridge.twins.runner import network_for
+    from bridge.twins.scenarios import load_scenario
     net = network_for(load_scenario("detail-moons"))
     py = net.python("exact", 3)
     state = py.state_before(2, detail.WEIGHTS)

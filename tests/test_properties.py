@@ -3,9 +3,9 @@ samples, features, hidden neurons and outputs from 1 to 8, random finite inputs,
 targets and learning rate, 1 to 20 epochs.
 
 * ``corrected``: with exact kernels Python and R are bit-identical at every step of every epoch,
-  free-running and lockstep; with float kernels they stay inside the bound of bridge/bounds.py.
+  free-running and lockstep; with float kernels they stay inside the bound of bridge/check/bounds.py.
 * ``article``, ``colsums-only`` and ``rowsums-only``: R equals, bit for bit, the Python model of
-  R's fill-order and recycling rules (bridge/rmodel.py: ``r_initial_state``, ``r_epoch``) for
+  R's fill-order and recycling rules (twins/bias_net/rmodel.py: ``r_initial_state``, ``r_epoch``) for
   every shape, including the non-square ones where the article's ``byrow = FALSE`` scrambles the
   biases; R parts from Python exactly where that model parts from Python, or nowhere when the
   model says the variant coincides with Python (one sample and one hidden neuron, say).
@@ -27,12 +27,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bridge import rmodel
-from bridge.engine import compare_traces
+from twins.bias_net import rmodel
+from bridge.check.engine import compare_traces
 from bridge.errors import RCallError
-from bridge.saturation import saturated_steps
-from bridge.scenarios import Scenario
-from bridge.verify import BIAS_NET_SPEC, Verifier
+from bridge.check.saturation import saturated_steps
+from bridge.twins.scenarios import Scenario
+from bridge.check.verify import Verifier
+from tests.specs import BIAS_NET_SPEC
 
 BOUND = 2.0 ** 10
 SIZES = st.integers(min_value=1, max_value=8)

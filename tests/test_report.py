@@ -1,4 +1,4 @@
-"""`crossverify report` (bridge/report.py): one self-contained HTML page whose tables equal what
+"""`crossverify report` (bridge/explain/report.py): one self-contained HTML page whose tables equal what
 `crossverify run --format json` and `crossverify reproduce --format json` print, every figure embedded,
 written whole or not at all. The page is made for detail-toy (the cheapest scenario); the moons and
 bias-net figures are drawn from traces computed once for this module."""
@@ -13,8 +13,8 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from bridge import report
-from bridge.scenarios import load_scenario
+from bridge.explain import report
+from bridge.twins.scenarios import load_scenario
 from python_impl import detail
 from python_impl.kernels import get_kernels
 from tests.conftest import ROOT

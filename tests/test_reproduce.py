@@ -1,10 +1,10 @@
 """Every number the article prints (DESIGN.md section 4), one pytest case each, through
-`crossverify reproduce` (bridge/reproduce.py) on the real R."""
+`crossverify reproduce` (bridge/explain/reproduce.py) on the real R."""
 import json
 
 import pytest
 
-from bridge.reproduce import CHAOTIC_EPOCHS
+from bridge.explain.reproduce import CHAOTIC_EPOCHS
 from tests.conftest import run_cli
 
 TOY = [("detail-toy", f"untrained error, sample {i}", "reproduced") for i in (1, 2, 3)]

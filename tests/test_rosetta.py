@@ -1,4 +1,4 @@
-"""`crossverify rosetta` (bridge/rosetta.py): the translation table extracted from the marker
+"""`crossverify rosetta` (bridge/explain/rosetta.py): the translation table extracted from the marker
 comments of python_impl/ and r_impl/R/, docs/ROSETTA.md kept up to date, and the pitfalls of
 translating numpy into R, each demonstrated by a test (most of them here)."""
 import os
@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from bridge import rmodel
-from bridge.rosetta import NETWORKS, PITFALLS, build, pitfall_test, prediction_demo, read_snippets, render_markdown
-from bridge.scenarios import load_scenario
+from twins.bias_net import rmodel
+from bridge.explain.rosetta import NETWORKS, PITFALLS, build, pitfall_test, prediction_demo, read_snippets, render_markdown
+from bridge.twins.scenarios import load_scenario
 from python_impl import bias_net, detail
 from python_impl.kernels import get_kernels
 from tests.conftest import ROOT

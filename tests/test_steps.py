@@ -1,7 +1,7 @@
-"""`crossverify steps` (bridge/steps.py): the article's "Visualization of steps for Neural Network
+"""`crossverify steps` (bridge/explain/steps.py): the article's "Visualization of steps for Neural Network
 methodology", computed, Python and R side by side with differing cells marked; the detail
-section's steps 0-16; prediction on new data. Run in this process through ``bridge.cli.main``
-(one R session), with this issue's commands registered whether or not bridge/cli.py lists them."""
+section's steps 0-16; prediction on new data. Run in this process through ``bridge.cli.main.main``
+(one R session), with this issue's commands registered whether or not bridge/cli/main.py lists them."""
 import contextlib
 import io
 import json
@@ -11,13 +11,13 @@ from unittest import mock
 import numpy as np
 import pytest
 
-import bridge.cli
-from bridge.networks import network_for
-from bridge.scenarios import load_scenario
+import bridge.cli.main
+from bridge.twins.runner import network_for
+from bridge.twins.scenarios import load_scenario
 from python_impl import bias_net, detail
 from tests.conftest import run_cli
 
-OWN_COMMANDS = ("bridge.cmd_steps", "bridge.cmd_rosetta", "bridge.cmd_report")
+OWN_COMMANDS = ("bridge.cli.steps", "bridge.cli.rosetta", "bridge.cli.report")
 
 
 class Terminal(io.StringIO):
@@ -29,10 +29,10 @@ class Terminal(io.StringIO):
 
 def crossverify(*args, tty=False):
     """``crossverify ARGS`` in this process: (exit code, stdout, stderr)."""
-    modules = tuple(bridge.cli.COMMAND_MODULES) + tuple(m for m in OWN_COMMANDS if m not in bridge.cli.COMMAND_MODULES)
+    modules = tuple(bridge.cli.main.COMMAND_MODULES) + tuple(m for m in OWN_COMMANDS if m not in bridge.cli.main.COMMAND_MODULES)
     out, err = io.StringIO(), (Terminal() if tty else io.StringIO())
-    with mock.patch.object(bridge.cli, "COMMAND_MODULES", modules), contextlib.redirect_stderr(err):
-        code = bridge.cli.main([str(a) for a in args], out=out)
+    with mock.patch.object(bridge.cli.main, "COMMAND_MODULES", modules), contextlib.redirect_stderr(err):
+        code = bridge.cli.main.main([str(a) for a in args], out=out)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -191,8 +191,8 @@ def test_bad_arguments_get_one_clear_paragraph_and_exit_2(r_session, args, messa
 
 
 def test_steps_through_python_m_bridge_once_registered():
-    if "bridge.cmd_steps" not in bridge.cli.COMMAND_MODULES:
-        pytest.skip("bridge/cli.py's COMMAND_MODULES does not list bridge.cmd_steps yet")
+    if "bridge.cli.steps" not in bridge.cli.main.COMMAND_MODULES:
+        pytest.skip("bridge/cli/main.py's COMMAND_MODULES does not list bridge.cli.steps yet")
     code, out, err = run_cli("steps", "--variant", "article", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["first_difference"]["step"] == 2

@@ -53,6 +53,16 @@ spread_bias <- function(bias, n, bias_layout) {
   matrix(rep(bias, n), nrow = n, byrow = bias_layout == "by-neuron")
 }
 
+#' Step 1 (R's part) for the twin protocol: the state epoch 1 starts from, biases spread
+#' @param X inputs, one sample per row
+#' @param state list of the drawn wh, bh (1 x hidden), wout, bout (1 x outputs)
+#' @param variant one of names(VARIANTS)
+bias_net_start <- function(X, state, variant = "corrected") {
+  layout <- variant_switches(variant)$bias_layout
+  list(wh = state$wh, bh = spread_bias(state$bh, nrow(X), layout),
+       wout = state$wout, bout = spread_bias(state$bout, nrow(X), layout))
+}
+
 #' Step 2: hidden_layer_input = X \%*\% wh + bh
 #' @param X,wh,bh inputs, weights and bias matrix
 hidden_linear <- function(X, wh, bh) {

@@ -28,6 +28,12 @@ detail_normalise <- function(X) {
   t(X)  # rosetta: detail normalise
 }
 
+#' The normalisation as a twin's data preparation: the data matrices by name
+#' @param X raw inputs, one sample per row
+detail_normalise_data <- function(X) {
+  list(X = detail_normalise(X))
+}
+
 #' Steps 1-2: Z1 = t(W_i) \%*\% X; h = sigmoid(Z1)
 #' @param X inputs, one sample per column
 #' @param weights_input_hidden inputs x hidden weights

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import CrossverifyError
+from bridge.errors import CrossverifyError
 
 REPORT_FILES = {"index.html", "report.json", "figures"}
 FLOOR_NOTE = "0 at every epoch"
@@ -39,7 +39,7 @@ class ScenarioRun:
     """The free-running traces of one scenario the figures draw: Python per kernels, R per variant."""
 
     name: str
-    net: object  # bridge.networks adapter
+    net: object  # bridge.twins.runner adapter
     python: dict  # kernels -> Trace
     r: dict  # variant -> Trace
 
@@ -60,7 +60,7 @@ def run_from_verifier(verifier):
 
 def scenario_run(session, scenario, epochs=None):
     """The traces the figures need, computed afresh: the weights and the loss at every epoch."""
-    from .networks import network_for
+    from bridge.twins.runner import network_for
     net = network_for(scenario)
     n = epochs or scenario.epochs
     record = [] if net.name == "detail" else None  # the bias network keeps everything; it is small
@@ -71,8 +71,8 @@ def scenario_run(session, scenario, epochs=None):
 @dataclass
 class ReportData:
     runs: list  # ScenarioRun
-    rows: list  # bridge.verify.Row, in `crossverify run`'s order
-    reproduced: list  # bridge.reproduce.Quantity, in `crossverify reproduce`'s order
+    rows: list  # bridge.check.verify.Row, in `crossverify run`'s order
+    reproduced: list  # bridge.explain.reproduce.Quantity, in `crossverify reproduce`'s order
     versions: dict = field(default_factory=dict)
     session: object = None
 
@@ -80,16 +80,16 @@ class ReportData:
 def check_rows(verifier, progress=None):
     """`crossverify run`'s rows of one scenario, from this verifier, so the figures reuse the
     traces the checks computed."""
-    from .verify import scenario_rows
+    from bridge.check.verify import scenario_rows
     return scenario_rows(verifier, progress=progress)
 
 
-REPRODUCED = ("detail-toy", "detail-moons", "bias-net")  # bridge/reproduce.py's order
+REPRODUCED = ("detail-toy", "detail-moons", "bias-net")  # bridge/explain/reproduce.py's order
 
 
 def reproduce_rows(session, names, fixtures_dir=None, progress=None):
     """`crossverify reproduce`'s rows of the scenarios in ``names``."""
-    from . import reproduce
+    from bridge.explain import reproduce
     makers = {"detail-toy": reproduce.toy_rows, "detail-moons": reproduce.moons_rows,
               "bias-net": reproduce.bias_net_rows}
     rows = []
@@ -105,8 +105,8 @@ def collect(session, names, fixtures_dir=None, progress=None):
     """Every check, every printed number and every trace the figures need, for the scenarios ``names``."""
     from importlib.metadata import version
 
-    from .scenarios import load_scenario
-    from .verify import Verifier
+    from bridge.twins.scenarios import load_scenario
+    from bridge.check.verify import Verifier
     runs, rows = [], []
     for name in names:
         verifier = Verifier(session, load_scenario(name, fixtures_dir))
@@ -315,7 +315,7 @@ class FigureSpec:
 
 def horizons_of(runs):
     """The first epoch the float-kernel weights part from R's by more than 2^-26 of their size."""
-    from .engine import horizon
+    from bridge.check.engine import horizon
     return {run.name: horizon(run.python["float"], run.reference, run.net.weights) for run in runs}
 
 

@@ -1,7 +1,7 @@
-"""``crossverify reproduce``: every number the article prints, from both languages (bridge/reproduce.py)."""
+"""``crossverify reproduce``: every number the article prints, from both languages (bridge/explain/reproduce.py)."""
 import json
 
-from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -17,8 +17,8 @@ def add_parser(sub):
 def run(args, out):
     import pandas as pd
 
-    from .reproduce import reproduce
-    from .rsession import get_session
+    from bridge.explain.reproduce import reproduce
+    from bridge.session.rsession import get_session
 
     rows = reproduce(get_session(), args.fixtures)
     if args.format == "json":

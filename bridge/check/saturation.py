@@ -48,7 +48,9 @@ class Saturation:
 def sigmoid_steps(spec=None):
     """(step, name) of every intermediate that is a sigmoid's output, from the network's spec."""
     if spec is None:
-        from .verify import BIAS_NET_SPEC as spec
+        from bridge.twins.runner import network_for
+        from bridge.twins.scenarios import load_scenario
+        spec = network_for(load_scenario("bias-net")).spec
     return tuple((step, name) for step, name, expr in spec if isinstance(expr, tuple) and expr[0] == "sigmoid")
 
 

@@ -14,10 +14,10 @@ import numpy as np
 from python_impl import bias_net, detail
 from python_impl.kernels import KERNELS, get_kernels
 
-from . import rmodel
-from .errors import CrossverifyError, RCallError
-from .networks import network_for
-from .verify import check_name
+from twins.bias_net import rmodel
+from bridge.errors import CrossverifyError, RCallError
+from bridge.twins.runner import network_for
+from bridge.check.verify import check_name
 
 MARK = "*"
 DEFAULT_COLUMNS = 4  # wider matrices (the moons' 1000 samples) show this many columns
@@ -273,9 +273,9 @@ def explain(view, walk, first, net, r_trace):
     if view.number == 2 and switches["bias_layout"] == "by-sample":
         n, h = r_trace.start["bh"].shape[0], r_trace.init["bh"].shape[1]
         model = rmodel.spread_bias(r_trace.init["bh"], n, "by-sample")
-        checked = (" bridge/rmodel.py's model of R's fill order predicts R's bh bit for bit."
+        checked = (" twins/bias_net/rmodel.py's model of R's fill order predicts R's bh bit for bit."
                    if np.array_equal(model.view(np.uint64), r_trace.start["bh"].view(np.uint64)) else
-                   " (R's bh does NOT match bridge/rmodel.py's model here.)")
+                   " (R's bh does NOT match twins/bias_net/rmodel.py's model here.)")
         return layout_sentence(n, h, "by-sample") + checked
     if view.number == 11 and switches["bias_sums"] == "rowSums":
         return STEP11_NOTES["rowSums"]

@@ -1,8 +1,8 @@
 """``crossverify rosetta``: the side-by-side translation table, Python line by R line, extracted from
-the source files, with the pitfalls of translating one into the other (bridge/rosetta.py)."""
+the source files, with the pitfalls of translating one into the other (bridge/explain/rosetta.py)."""
 import sys
 
-from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -20,8 +20,8 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from .rosetta import build, prediction_demo, render_html, render_markdown, write_text_atomically
-    from .rsession import get_session
+    from bridge.explain.rosetta import build, prediction_demo, render_html, render_markdown, write_text_atomically
+    from bridge.session.rsession import get_session
 
     rosetta = build()
     demo = prediction_demo(get_session(), args.fixtures)

@@ -10,29 +10,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import FixtureError, UnknownNameError
+from bridge.errors import FixtureError, UnknownNameError
+from bridge.twins.protocol import load_twin, shipped_twins
 
-SHIPPED_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
+from bridge.paths import SHIPPED_FIXTURES  # noqa: F401 - re-exported
 FORMAT = "crossverify-scenario/1"
 SMALLEST_NORMAL = 2.0 ** -1022
 SUBNORMAL_HEX = re.compile(r"^[+-]?0x0\.[0-9a-fA-F]*p-1022$")
 HEX_FLOAT = re.compile(r"^[+-]?0x[0-9a-fA-F]+(\.[0-9a-fA-F]*)?p[+-]?[0-9]+$")
 
-# For each network: the matrices a manifest must hold and their shapes, in terms of the sizes
-# n (samples), f (features), h (hidden neurons), o (outputs).
-NETWORKS = {
-    "bias_net": {
-        "data": {"X": ("n", "f"), "y": ("n", "o")},
-        "init": {"wh": ("f", "h"), "bh": (1, "h"), "wout": ("h", "o"), "bout": (1, "o")},
-    },
-    "detail": {
-        "data": {"X": ("f", "n"), "y": ("o", "n")},
-        "init": {"weights_input_hidden": ("f", "h"), "weights_hidden_output": ("h", "o")},
-    },
-}
-# "normalise": X is stored raw, one sample per row; each implementation subtracts the global
-# minimum, divides by the global maximum and transposes it (the article's moons preparation).
-PREPROCESSING = ("none", "normalise")
+PREPROCESSING_NONE = "none"
 
 
 @dataclass
@@ -46,6 +33,8 @@ class Scenario:
     init: dict
     manifest: dict = field(repr=False)
     preprocessing: str = "none"
+    hyper: dict = field(default_factory=dict)
+    twin: object = field(default=None, repr=False)  # the Twin declaration it is a scenario of
 
 
 def list_scenarios(fixtures_dir=None):
@@ -100,13 +89,18 @@ def _require(obj, key, path, where):
     return obj[key]
 
 
-def _check_shapes(network, mats, path, preprocessing="none"):
+def _groups(twin, preprocessing):
+    """The matrices a manifest must hold, by group, with their shapes as stored."""
+    stored = twin.preprocessing[preprocessing].stored if preprocessing != PREPROCESSING_NONE else {}
+    return {"data": {k: stored.get(k, v) for k, v in twin.data.items()}, "init": dict(twin.init)}
+
+
+def _check_shapes(twin, mats, path, preprocessing="none"):
     sizes = {}
-    spec = NETWORKS[network]
+    spec = _groups(twin, preprocessing)
+    network = twin.name
     for group in ("data", "init"):
         for name, dims in spec[group].items():
-            if preprocessing == "normalise" and name == "X":
-                dims = dims[::-1]  # stored one sample per row, transposed by the implementations
             for axis, dim in enumerate(dims):
                 got = mats[name].shape[axis]
                 if isinstance(dim, int):
@@ -121,7 +115,7 @@ def _check_shapes(network, mats, path, preprocessing="none"):
     return {k: v[0] for k, v in sizes.items()}
 
 
-def load_scenario(name, fixtures_dir=None):
+def load_scenario(name, fixtures_dir=None, twin=None):
     """The scenario ``name`` under ``fixtures_dir`` (default: the shipped fixtures), validated."""
     root = fixtures_dir or SHIPPED_FIXTURES
     known = list_scenarios(root)
@@ -139,24 +133,45 @@ def load_scenario(name, fixtures_dir=None):
         raise FixtureError(path, "(file)", "the top level must be a JSON object")
     if _require(manifest, "format", path, "") != FORMAT:
         raise FixtureError(path, "format", f"{manifest['format']!r} is not {FORMAT!r}")
-    network = _require(manifest, "network", path, "")
-    if network not in NETWORKS:
-        raise FixtureError(path, "network", f"{network!r} is not one of {sorted(NETWORKS)}")
+    key = "twin" if "twin" in manifest else "network"
+    network = _require(manifest, key, path, "")
+    twin = _twin_of(network, path, key, twin)
     hyper = _require(manifest, "hyper_parameters", path, "")
-    lr = parse_hex(_require(hyper, "lr", path, "hyper_parameters."), path, "hyper_parameters.lr")
+    values = {h: parse_hex(_require(hyper, h, path, "hyper_parameters."), path, f"hyper_parameters.{h}")
+              for h in twin.hyper}
+    lr = values.get("lr")
     epochs = _require(hyper, "epochs", path, "hyper_parameters.")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise FixtureError(path, "hyper_parameters.epochs", f"{epochs!r} is not a positive whole number")
     _require(manifest, "provenance", path, "")
-    preprocessing = manifest.get("preprocessing", "none")
-    if preprocessing not in PREPROCESSING:
-        raise FixtureError(path, "preprocessing", f"{preprocessing!r} is not one of {list(PREPROCESSING)}")
+    preprocessing = manifest.get("preprocessing", PREPROCESSING_NONE)
+    known = [PREPROCESSING_NONE] + list(twin.preprocessing)
+    if preprocessing not in known:
+        raise FixtureError(path, "preprocessing", f"{preprocessing!r} is not one of {known}")
     mats = {}
+    groups = _groups(twin, preprocessing)
     for group in ("data", "init"):
         block = _require(manifest, group, path, "")
-        for key in NETWORKS[network][group]:
+        for key in groups[group]:
             mats[key] = parse_matrix(_require(block, key, path, f"{group}."), path, f"{group}.{key}")
-    _check_shapes(network, mats, path, preprocessing)
-    data = {k: mats[k] for k in NETWORKS[network]["data"]}
-    init = {k: mats[k] for k in NETWORKS[network]["init"]}
-    return Scenario(manifest.get("name", name), network, path, lr, epochs, data, init, manifest, preprocessing)
+    _check_shapes(twin, mats, path, preprocessing)
+    data = {k: mats[k] for k in groups["data"]}
+    init = {k: mats[k] for k in groups["init"]}
+    return Scenario(manifest.get("name", name), twin.name, path, lr, epochs, data, init, manifest, preprocessing,
+                    values, twin)
+
+
+def _twin_of(name, path, key, given=None):
+    """The twin a manifest names (a shipped twin, or a folder relative to the manifest), or an error
+    naming the field and the known twins; with ``given``, the manifest must name that twin."""
+    if given is not None:
+        if name != given.name:
+            raise FixtureError(path, key, f"{name!r} is not the twin {given.name!r} these scenarios were loaded for",
+                               f"write \"{key}\": \"{given.name}\"")
+        return given
+    beside = os.path.join(os.path.dirname(os.path.dirname(path)), name)
+    try:
+        return load_twin(beside if os.path.isdir(beside) else name)
+    except UnknownNameError:
+        raise FixtureError(path, key, f"{name!r} is not one of {sorted(shipped_twins())}",
+                           "name a shipped twin, or give the path of a folder holding a twin.py") from None

@@ -1,8 +1,8 @@
 """``crossverify report``: one self-contained HTML page of the checks, the article's printed numbers
-and figures of Python and R training side by side (bridge/report.py)."""
+and figures of Python and R training side by side (bridge/explain/report.py)."""
 import sys
 
-from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
+from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
 
 
 def add_parser(sub):
@@ -21,9 +21,9 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from .report import collect, prepare_target, write_report
-    from .rsession import get_session
-    from .scenarios import list_scenarios, load_scenario
+    from bridge.explain.report import collect, prepare_target, write_report
+    from bridge.session.rsession import get_session
+    from bridge.twins.scenarios import list_scenarios, load_scenario
 
     names = args.scenario or list_scenarios(args.fixtures)
     for name in names:

@@ -3,7 +3,7 @@
 ``compare_traces`` applies one rule to every element of every intermediate:
 
 * ``identical``: the two float64 values have the same 64 bits;
-* ``within-bound``: |left - right| <= P + c S, the step's floating-point bound (bridge/bounds.py).
+* ``within-bound``: |left - right| <= P + c S, the step's floating-point bound (bridge/check/bounds.py).
 
 It reports, per intermediate, the largest absolute difference, the largest difference in units
 of u times the operands' scale S (u = 2^-53), the largest ratio to the bound, and the first
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import bounds
+from bridge.check import bounds
 
 HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
 
@@ -113,11 +113,11 @@ def _leaf_reader(left, right, fixed, lockstep):
 
 
 def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
-                   weights=("wh", "bh", "wout", "bout")):
+                   weights=()):
     """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
 
-    ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/bounds.py);
-    ``fixed`` holds the data (X, y), ``lr`` and the step-11 reducer; with ``lockstep`` the
+    ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/check/tracing.py);
+    ``fixed`` holds the data and hyper-parameters both sides share; with ``lockstep`` the
     left trace took every epoch from the right trace's state.
     """
     if rule not in ("identical", "within-bound"):
@@ -130,7 +130,7 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
     leaf = _leaf_reader(left, right, fixed, lockstep)
     for order, (step, name, expr) in enumerate(spec):
         z = bounds.Node.leaf(left.steps[name], right.steps[name])
-        node = bounds.evaluate(expr, leaf, fixed)
+        node = bounds.evaluate(expr, leaf)
         limit = np.broadcast_to(node.d, z.d.shape)
         S = np.broadcast_to(node.S, z.d.shape)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,4 +1,4 @@
-"""``crossverify golden record|check``: golden digests of every intermediate (bridge/golden.py).
+"""``crossverify golden record|check``: golden digests of every intermediate (bridge/check/golden.py).
 
     crossverify golden record [--scenario S] [--force]     write fixtures/golden/<S>.json
     crossverify golden check [--impl python|r] [--scenario S] [--variant V] [--format table|json]
@@ -9,8 +9,8 @@ does not (naming the first epoch, step and intermediate that changed), 2 for bad
 import json
 import sys
 
-from . import golden
-from .cli import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from bridge.check import golden
+from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(subparsers):

@@ -16,14 +16,14 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
-from .errors import CrossverifyError
-from .steps import step_table
+from bridge.errors import CrossverifyError
+from bridge.explain.steps import step_table
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bridge.paths import PROJECT_ROOT as ROOT
 MARKER = re.compile(r"#\s*rosetta:\s*(?P<net>[\w-]+)\s+(?P<key>\w+)(?:\s+(?P<tag>\w+))?\s*$")
 
 NETWORKS = {
-    # network key in the markers: (network in bridge/steps.py, Python file, R file, heading)
+    # network key in the markers: (network in bridge/explain/steps.py, Python file, R file, heading)
     "bias-net": ("bias_net", "python_impl/bias_net.py", "r_impl/R/bias_net.R",
                  'bias-net: "Steps involved in Neural Network methodology" (steps 2-11)'),
     "detail": ("detail", "python_impl/detail.py", "r_impl/R/detail.R",
@@ -260,7 +260,7 @@ PITFALLS = (
     ("the rpy2 row/column-major conversion",
      "numpy lays a matrix out row by row and R column by column, so a numpy array sent as "
      "`FloatVector(a.ravel())` with a `dim` arrives transposed-filled; the bridge sends `a.ravel(order=\"F\")` "
-     "and reads back with `order=\"F\"` (bridge/rsession.py).",
+     "and reads back with `order=\"F\"` (bridge/session/rsession.py).",
      "tests/test_rosetta.py::test_rpy2_conversion_keeps_indices_only_when_it_sends_column_major"),
     ("R's decimal parser versus Python's",
      "R 4.2.2 reads the decimal `37319.23331802752` as `0x1.238e777575e38p+15`, one ulp below Python's "
@@ -304,7 +304,7 @@ def pitfall_test(reference):
 
 @dataclass
 class PredictionDemo:
-    article: object  # bridge.steps.Prediction
+    article: object  # bridge.explain.steps.Prediction
     corrected: object
     epochs: int
 
@@ -313,9 +313,9 @@ def prediction_demo(session, fixtures_dir=None, kernels="exact"):
     """R's bias_net_predict on a fourth sample, with the article's trained state and with the corrected one."""
     from python_impl import bias_net
 
-    from .networks import network_for
-    from .scenarios import load_scenario
-    from .steps import bias_net_prediction
+    from bridge.twins.runner import network_for
+    from bridge.twins.scenarios import load_scenario
+    from bridge.explain.steps import bias_net_prediction
 
     scenario = load_scenario("bias-net", fixtures_dir)
     net = network_for(scenario)

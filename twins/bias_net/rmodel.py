@@ -44,6 +44,11 @@ def r_initial_state(init, n, variant):
             "bh": spread_bias(init["bh"], n, layout), "bout": spread_bias(init["bout"], n, layout)}
 
 
+def r_start(X, state, variant):
+    """The state R's epoch 1 starts from, as a model variant's start: the drawn biases spread."""
+    return r_initial_state(state, X.shape[0], variant)
+
+
 def r_update_biases(bh, bout, d_output, d_hiddenlayer, lr, variant, xp):
     """Step 11 as R computes it for ``variant``."""
     layout, sums = VARIANTS[variant]["bias_layout"], VARIANTS[variant]["bias_sums"]

@@ -1,8 +1,8 @@
 """``crossverify steps``: the article's "Visualization of steps for Neural Network methodology",
-computed, Python and R side by side (bridge/steps.py)."""
+computed, Python and R side by side (bridge/explain/steps.py)."""
 import json
 
-from .cli import EXIT_OK, add_fixtures_option
+from bridge.cli.main import EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -28,10 +28,10 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from .errors import CrossverifyError
-    from .rsession import get_session
-    from .scenarios import load_scenario
-    from .steps import check_arguments, render_table, to_json, walkthrough
+    from bridge.errors import CrossverifyError
+    from bridge.session.rsession import get_session
+    from bridge.twins.scenarios import load_scenario
+    from bridge.explain.steps import check_arguments, render_table, to_json, walkthrough
 
     if args.columns is not None and args.columns < 0:
         raise CrossverifyError(f"--columns {args.columns}: give a number of columns, or 0 for all of them.")

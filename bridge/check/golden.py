@@ -8,7 +8,7 @@ machine and in either language. ``check`` recomputes one language at a time and 
 even when the two sides still agree with each other.
 
 * Python's trace of ``corrected`` is python_impl's network; of the other variants, the Python
-  model of R's recycling (bridge/rmodel.py, which reuses python_impl's steps 2-10). Both run on
+  model of R's recycling (twins/bias_net/rmodel.py, which reuses python_impl's steps 2-10). Both run on
   the exact kernels, bit for bit R's arithmetic, so every Python digest equals R's.
 * Bias matrices are digested as the n-row matrix every sample adds at steps 2 and 4: R's
   matrix as it is, Python's one row repeated n times.
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import CrossverifyError
-from .scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from bridge.errors import CrossverifyError
+from bridge.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
 
 FORMAT = "crossverify-golden/1"
 IMPLS = ("python", "r")
@@ -78,7 +78,9 @@ def entry(epoch, step, name, value, n):
 def trace_entries(trace, epochs, n, spec=None):
     """The digest of every intermediate of ``trace`` at ``epochs``, in the order a run computes them."""
     if spec is None:
-        from .verify import BIAS_NET_SPEC as spec
+        from bridge.twins.runner import network_for
+        from bridge.twins.scenarios import load_scenario
+        spec = network_for(load_scenario("bias-net")).spec
     return [entry(e, step, name, trace.at(e, name), n) for e in epochs for step, name, _ in spec]
 
 
@@ -96,14 +98,14 @@ def inputs_fingerprint(scenario):
 
 def python_trace(scenario, variant, epochs):
     """Python's exact-kernel trace of ``variant``: python_impl for corrected, the model of R otherwise."""
-    from .verify import Verifier
+    from bridge.check.verify import Verifier
     verifier = Verifier(None, scenario, epochs)
     return verifier.python(KERNELS) if variant == "corrected" else verifier.model(variant, KERNELS)
 
 
 def r_trace(session, scenario, variant, epochs):
     """R's trace of ``variant`` (r_impl/R/bias_net.R), all ``epochs`` of it."""
-    from .verify import Verifier
+    from bridge.check.verify import Verifier
     # Ctrl-C while R computes ends the process with status 130: RSession.call guards every R call
     return Verifier(session, scenario, epochs).r(variant)
 
@@ -142,7 +144,7 @@ def recorded_scenarios(fixtures_dir=None):
 
 def make_record(scenario, session=None, variants=None, progress=None):
     """The golden record of ``scenario``: every variant, both languages."""
-    from .verify import VARIANTS
+    from twins.bias_net.rmodel import VARIANTS  # golden covers bias_net alone for now
     epochs = golden_epochs(scenario.epochs)
     n = scenario.data["X"].shape[0]
     traces = {}
@@ -244,7 +246,7 @@ def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None,
 
 
 def _default_session():
-    from .rsession import get_session
+    from bridge.session.rsession import get_session
     return get_session()
 
 
@@ -342,7 +344,8 @@ def _where(e):
 
 def check(scenarios=None, fixtures_dir=None, impls=None, variants=None, session_factory=None, progress=None):
     """One GoldenResult per (scenario, variant, language); each language is run on its own."""
-    from .verify import VARIANTS, check_name
+    from bridge.check.verify import check_name
+    from twins.bias_net.rmodel import VARIANTS
     names = scenarios or recorded_scenarios(fixtures_dir)
     if not names:
         raise GoldenError(f"no golden records under {golden_dir(fixtures_dir)}. Record them with "

@@ -16,8 +16,8 @@ status, and the status it is expected to have:
 from dataclasses import dataclass
 
 
-from .networks import network_for
-from .scenarios import load_scenario
+from bridge.twins.runner import network_for
+from bridge.twins.scenarios import load_scenario
 
 NUDGE = 1e-16
 NUDGED = ("weights_input_hidden", (0, 0))

@@ -15,10 +15,9 @@ import threading
 
 import numpy as np
 
-from .errors import RCallError, RUnavailableError
+from bridge.errors import RCallError, RUnavailableError
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-R_PACKAGE_DIR = os.path.join(PROJECT_ROOT, "r_impl")
+from bridge.paths import PROJECT_ROOT, R_PACKAGE_DIR  # noqa: F401 - re-exported
 RPY2_PIN = ">=3.5.17,<3.6"
 INSTALL_R = "sudo apt-get update && sudo apt-get install -y r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
 
@@ -179,14 +178,38 @@ class RSession:
     # -- calls ---------------------------------------------------------------------------------
     def call(self, fn, *args, **kwargs):
         """Call R function ``fn`` (looked up in the package environment), raising R's own message."""
+        return self.call_in(getattr(self, "env", None), fn, *args, **kwargs)
+
+    def call_in(self, env, fn, *args, **kwargs):
+        """Call R function ``fn``, looked up from ``env`` (an R environment; None: the global one)."""
         from rpy2.rinterface_lib.embedded import RRuntimeError
         from rpy2.robjects.conversion import localconverter
         try:
             with localconverter(self.ro.default_converter), self._quiet(), ctrl_c_ends_process():
-                func = self.ro.r["get"](fn, envir=self.env) if hasattr(self, "env") else self.ro.r[fn]
+                func = self.ro.r["get"](fn, envir=env) if env is not None else self.ro.r[fn]
                 return func(*args, **kwargs)
         except RRuntimeError as exc:
             raise RCallError(f"R raised an error in {fn}(): {str(exc).strip()}") from None
+
+    def twin_env(self, twin):
+        """An R environment holding a twin's R files, sourced once (child of the package's, so the
+        twin's names never clash with another twin's)."""
+        envs = self.__dict__.setdefault("_twin_envs", {})
+        key = (twin.name, twin.r_files)
+        if key not in envs:
+            for path in twin.r_files:
+                if not os.path.isfile(path):
+                    raise RCallError(f"twin {twin.name!r}: its R file {path} does not exist. To fix: correct "
+                                     f"r=RSide(files=...) in its twin.py (paths are relative to that file).")
+            env = self.call("new.env", parent=self.env)
+            for path in twin.r_files:
+                self.call("sys.source", path, envir=env)
+            for fn in filter(None, (twin.r.epoch, twin.r.start, twin.r.predict)):
+                if not self.call("exists", fn, envir=env, mode="function")[0]:
+                    raise RCallError(f"twin {twin.name!r}: its R files define no function {fn!r}. To fix: define "
+                                     f"it in {', '.join(twin.r_files)} or correct its name in twin.py.")
+            envs[key] = env
+        return envs[key]
 
     def eval(self, code):
         from rpy2.rinterface_lib.embedded import RRuntimeError
