@@ -72,7 +72,7 @@ class Bench:
         self.net = network_for(self.scenario)
         self.epochs = epochs or self.scenario.epochs
         s = self.session
-        X, y = self.net.r_data(s)
+        X, y = (self.net.r_data(s)[k] for k in ("X", "y"))
         init = self.scenario.init
         self.r_args = (X, y, s.to_r(init["weights_input_hidden"]), s.to_r(init["weights_hidden_output"]),
                        s.ro.FloatVector([self.scenario.lr]), s.ro.IntVector([self.epochs]))

@@ -1,4 +1,5 @@
 """Errors the command line turns into one clear paragraph: what was wrong, where, what to do."""
+import os
 
 
 class CrossverifyError(Exception):
@@ -10,10 +11,22 @@ class CrossverifyError(Exception):
 class FixtureError(CrossverifyError):
     """A scenario file that cannot be used as it is."""
 
-    def __init__(self, path, field, problem, fix="regenerate it with `python fixtures/generate.py` "
-                 "or correct the field by hand (see fixtures/README.md)"):
+    def __init__(self, path, field, problem, fix=None):
         self.path, self.field, self.problem = path, field, problem
-        super().__init__(f"fixture {path}: field '{field}': {problem}. To fix: {fix}.")
+        super().__init__(f"fixture {path}: field '{field}': {problem}. To fix: {fix or fixture_fix(path)}.")
+
+
+def fixture_fix(path):
+    """What to do about a broken scenario: the shipped ones are regenerated from their seeds by
+    fixtures/generate.py; a user's scenario is checked and rebuilt with `crossverify scenario`."""
+    from bridge.paths import SHIPPED_FIXTURES
+    inside = os.path.abspath(str(path)).startswith(os.path.join(SHIPPED_FIXTURES, ""))
+    if inside:
+        return ("regenerate it with `python fixtures/generate.py` or correct the field by hand "
+                "(see fixtures/README.md)")
+    return ("correct the field by hand, or rebuild the scenario with `crossverify scenario new NAME --twin T "
+            "... --out DIR --force`; `crossverify scenario check DIR` lists every problem of a folder "
+            "(see fixtures/README.md)")
 
 
 class UnknownNameError(CrossverifyError):

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from . import libm  # R's elementary functions: the C library's, with R's rules around them
+
 try:  # numexpr evaluates exp through the C library's exp, about 20x faster than math.exp per element
     import numexpr
 except ImportError:  # pragma: no cover - numexpr is a declared dependency
@@ -35,11 +37,40 @@ class FloatKernels:
     def exp(self, x):
         return np.exp(x)
 
-    def sum(self, a, axis):
+    def sum(self, a, axis=None):
         return np.sum(a, axis=axis, keepdims=True)
 
     def mean(self, a):
         return np.mean(a)
+
+    # numpy's own elementwise functions (SIMD on AVX-512: not the C library's bits) and products
+    def tanh(self, x):
+        return np.tanh(x)
+
+    def log(self, x):
+        return np.log(x)
+
+    def log1p(self, x):
+        return np.log1p(x)
+
+    def expm1(self, x):
+        return np.expm1(x)
+
+    def sqrt(self, x):
+        return np.sqrt(x)
+
+    def abs(self, x):
+        return np.abs(x)
+
+    def maximum(self, a, b):
+        return np.maximum(a, b)
+
+    def power(self, a, p):
+        return np.power(a, p)  # numpy computes a scalar exponent 2 as a * a, 0.5 as sqrt
+
+    def crossprod(self, a, b=None):
+        """t(a) %*% b (b defaults to a), as numpy code writes it: a.T @ b."""
+        return np.dot(np.asarray(a).T, a if b is None else b)
 
 
 def _libm_exp_slow(x):
@@ -247,9 +278,13 @@ class ExactKernels:
             return _NUMEXPR_EXP(x, **_NUMEXPR_EXP_KWARGS)
         return _libm_exp_slow(x)
 
-    def sum(self, a, axis):
+    def sum(self, a, axis=None):
         # R's colSums/rowSums: one long-double accumulator per output, added in index order
         a = np.asarray(a, dtype=np.float64)
+        if axis is None:
+            # R's sum(): one long-double accumulator over the elements in storage (column) order
+            total = np.add.accumulate(a.ravel(order="F").astype(np.longdouble))[-1:] if a.size else np.zeros(1)
+            return np.float64(total[0]).reshape((1,) * a.ndim)
         acc = np.zeros(np.delete(a.shape, axis), dtype=np.longdouble)
         for part in np.moveaxis(a, axis, 0):
             acc += part
@@ -264,6 +299,41 @@ class ExactKernels:
         if np.isfinite(s):
             s += np.add.accumulate(x - s)[-1] / n
         return np.float64(s)
+
+    # R's elementwise functions (python_impl/libm.py: the C library's function with R's rules)
+    def tanh(self, x):
+        return libm.tanh(x)
+
+    def log(self, x):
+        return libm.log(x)
+
+    def log1p(self, x):
+        return libm.log1p(x)
+
+    def expm1(self, x):
+        return libm.expm1(x)
+
+    def sqrt(self, x):
+        return libm.sqrt(x)
+
+    def abs(self, x):
+        return np.abs(np.asarray(x, dtype=np.float64))  # R's abs is C's fabs: clears the sign bit, exact
+
+    def maximum(self, a, b):
+        return libm.pmax(a, b)  # R's pmax(a, b); note R's pmax keeps the dim of its first argument only
+
+    def power(self, a, p):
+        return libm.pow(a, p)  # R's a ^ p: a * a for p = 2, else R_pow (the C library's pow and special cases)
+
+    def crossprod(self, a, b=None):
+        """R's ``crossprod(a, b)`` = t(a) %*% b (src/main/array.c, crossprod): reference dgemm/dgemv with
+        transa = "T" (TEMP = 0; TEMP = TEMP + A(L,I) * B(L,J) in L order), R's simple double loop when an
+        operand has NaN/Inf, or internal_crossprod (long double) under matprod "internal": each adds the
+        products t(a)[i, l] * b[l, j] in l order, as ``dot(a.T, b)`` does on the same path. ``crossprod(a)``
+        is dsyrk, the same sums for the upper triangle, copied into the lower one: equal products, equal
+        bits."""
+        a = np.asarray(a, dtype=np.float64)
+        return self.dot(a.T, a if b is None else np.asarray(b, dtype=np.float64))
 
 
 KERNELS = {"float": FloatKernels(), "exact": ExactKernels()}

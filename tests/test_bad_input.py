@@ -331,21 +331,22 @@ def test_extreme_preactivations_agree_bit_for_bit_and_within_bound_and_saturate(
             for m in ("free-running", "lockstep")]
     assert [(r.variant, r.kernels, r.mode, r.note) for r in rows if not r.ok] == []
     for trace in (verifier.python("exact"), verifier.python("float"), r):
-        report = {s.name: s for s in saturated_steps(trace)}
+        report = {s.name: s for s in saturated_steps(trace, BIAS_NET_SPEC)}
         assert set(report) == {"hiddenlayer_activations", "output"}
         assert report["hiddenlayer_activations"].at_zero > 0 and report["hiddenlayer_activations"].at_one > 0
         assert report["hiddenlayer_activations"].first_epoch == 0 and report["output"].step == 4
         assert report["output"].at_zero > 0 and report["output"].at_one > 0
-    assert [s.to_dict() for s in saturation(verifier.python("exact"))] == [s.to_dict() for s in saturation(r)]
+    assert [s.to_dict() for s in saturation(verifier.python("exact"), BIAS_NET_SPEC)] == [
+        s.to_dict() for s in saturation(r, BIAS_NET_SPEC)]
 
 
 def test_saturation_report_says_which_steps_saturated_and_how_often():
     from python_impl.trace import Trace
     steps = {"hiddenlayer_activations": np.array([[[0.5, 1.0]], [[0.0, 0.25]]]), "output": np.array([[[0.5]], [[0.75]]])}
     trace = Trace({}, [0, 1], steps, ("hiddenlayer_activations", "output"))
-    hidden, output = saturation(trace)
+    hidden, output = saturation(trace, BIAS_NET_SPEC)
     assert (hidden.step, hidden.at_zero, hidden.at_one, hidden.elements, hidden.first_epoch) == (3, 1, 1, 4, 0)
-    assert not output.saturated and saturated_steps(trace) == [hidden]
+    assert not output.saturated and saturated_steps(trace, BIAS_NET_SPEC) == [hidden]
     assert describe([hidden]) == ("step 3 hiddenlayer_activations: 2 of 4 elements saturated "
                                   "(exactly 0.0: 1, exactly 1.0: 1), first at epoch 0")
 

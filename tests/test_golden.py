@@ -41,6 +41,46 @@ def run_golden_cli(*args, timeout=600):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+USER_TWIN = """\"\"\"A twin of one's own, outside the project: the shipped bias network's Python and R
+functions under a new name, with one R variant.\"\"\"
+from bridge.twins.protocol import RSide, Twin
+from twins.bias_net.twin import TWIN as SHIPPED
+
+TWIN = Twin(
+    name="wrapped_net",
+    python="python_impl.bias_net:epoch",
+    python_predict="python_impl.bias_net:predict",
+    r=RSide(files=({r_file!r},), epoch="bias_net_epoch", start="bias_net_start", predict="bias_net_predict"),
+    state=SHIPPED.state, steps=SHIPPED.steps, data=SHIPPED.data, init=SHIPPED.init,
+    loss="loss.py:loss",
+    {extra}
+)
+"""
+USER_LOSS = """def loss(E):
+    \"\"\"mean of E^2 / 2\"\"\"
+    return (E * E / 2).reshape(len(E), -1).mean(axis=1)
+"""
+
+
+def write_user_twin(tmp_path, epochs=200, extra="", files=None):
+    """A twin folder of one's own under ``tmp_path``: wrapped_net/twin.py (the shipped bias
+    network's functions under a new name), its loss, any ``files`` ({name: text}) and one scenario,
+    wrapped_net/scenarios/wrapped (the bias-net fixture cut to ``epochs`` epochs). Its path."""
+    folder = tmp_path / "wrapped_net"
+    (folder / "scenarios" / "wrapped").mkdir(parents=True)
+    r_file = os.path.join(ROOT, "r_impl", "R", "bias_net.R")
+    (folder / "twin.py").write_text(USER_TWIN.format(r_file=r_file, extra=extra))
+    (folder / "loss.py").write_text(USER_LOSS)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
+    with open(os.path.join(SHIPPED_FIXTURES, "bias-net", "manifest.json"), encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    manifest.update(name="wrapped", network="wrapped_net")
+    manifest["hyper_parameters"]["epochs"] = epochs
+    (folder / "scenarios" / "wrapped" / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
 def fixtures_copy(tmp_path, with_record=True):
     """A fixtures folder holding bias-net (and its golden record), to change without touching the shipped one."""
     root = tmp_path / "fixtures"
@@ -84,19 +124,20 @@ def test_digest_is_of_little_endian_row_major_float64_bytes_whatever_the_array_l
     a = np.array([[1.0, 2.0], [3.0, -0.0], [0.1, 2.0 ** -1074]])
     expected = hashlib.sha256(b"".join(np.float64(v).astype("<f8").tobytes() for v in a.ravel())).hexdigest()
     for layout in (a, np.asfortranarray(a), a.astype(">f8")):
-        assert golden.entry(0, 2, "X", layout, 3)["sha256"] == expected
+        assert golden.entry(0, 2, "X", layout)["sha256"] == expected
     # the same md5 r_impl/tests/testthat/test-golden.R computes from writeBin(as.vector(t(m)))
-    assert golden.entry(0, 2, "X", a, 3)["md5"] == "17f71074e3590a83170b60751916b5da"
+    assert golden.entry(0, 2, "X", a)["md5"] == "17f71074e3590a83170b60751916b5da"
 
 
 def test_minus_zero_and_plus_zero_have_different_digests():
-    assert golden.entry(0, 2, "E", np.array([[0.0]]), 1)["sha256"] != golden.entry(0, 2, "E", np.array([[-0.0]]), 1)["sha256"]
+    assert golden.entry(0, 2, "E", np.array([[0.0]]))["sha256"] != golden.entry(0, 2, "E", np.array([[-0.0]]))["sha256"]
 
 
 def test_one_row_biases_are_digested_as_the_matrix_every_sample_adds():
     bh = np.array([[0.25, -0.5, 0.75]])
-    as_python_holds_it = golden.entry(0, 11, "bh", bh, 3)
-    as_r_holds_it = golden.entry(0, 11, "bh", np.repeat(bh, 3, axis=0), 3)
+    # the shape both languages broadcast to, as golden.common_shapes measures it from the two traces
+    as_python_holds_it = golden.entry(0, 11, "bh", bh, (3, 3))
+    as_r_holds_it = golden.entry(0, 11, "bh", np.repeat(bh, 3, axis=0), (3, 3))
     assert as_python_holds_it == as_r_holds_it and as_python_holds_it["shape"] == [3, 3]
 
 
@@ -125,14 +166,15 @@ def test_python_and_r_digests_are_equal_entry_for_entry(record, variant):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_todays_traces_reproduce_every_committed_digest(record, bias_verifier, variant, impl):
     trace = _trace_of(bias_verifier, variant, impl)
-    change = golden.compare_entries(record["traces"][variant][impl], trace, bias_verifier.X.shape[0])
+    change = golden.compare_entries(record["traces"][variant][impl], trace)
     assert change is None, change
 
 
 def test_python_and_r_corrected_digests_are_equal_when_computed_afresh(bias_verifier, bias_scenario):
-    epochs, n = golden.golden_epochs(bias_scenario.epochs), bias_verifier.X.shape[0]
-    python = golden.trace_entries(bias_verifier.python("exact"), epochs, n)
-    r = golden.trace_entries(bias_verifier.r("corrected"), epochs, n)
+    epochs = golden.golden_epochs(bias_scenario.epochs)
+    traces = bias_verifier.python("exact"), bias_verifier.r("corrected")
+    shapes = golden.common_shapes(traces, epochs, BIAS_NET_SPEC)
+    python, r = (golden.trace_entries(t, epochs, BIAS_NET_SPEC, shapes) for t in traces)
     assert python == r
 
 
@@ -161,14 +203,14 @@ def test_a_change_to_python_alone_fails_python_and_leaves_r_matching(monkeypatch
     assert (change["epoch"], change["step"], change["name"]) == (0, 6, "slope_output_layer")
 
 
-def test_a_change_to_r_alone_fails_r_and_leaves_python_matching(r_session):
-    ro = r_session.ro
-    original = ro.r["get"]("derivatives_sigmoid", envir=r_session.env)
-    ro.r["assign"]("derivatives_sigmoid", ro.r("function(x) x - x * x"), envir=r_session.env)
+def test_a_change_to_r_alone_fails_r_and_leaves_python_matching(r_session, bias_scenario):
+    ro, env = r_session.ro, r_session.twin_env(bias_scenario.twin)  # the twin's R code lives in its own environment
+    original = ro.r["get"]("derivatives_sigmoid", envir=env)
+    ro.r["assign"]("derivatives_sigmoid", ro.r("function(x) x - x * x"), envir=env)
     try:
         results = golden.check(["bias-net"], variants=["corrected"], session_factory=lambda: r_session)
     finally:
-        ro.r["assign"]("derivatives_sigmoid", original, envir=r_session.env)
+        ro.r["assign"]("derivatives_sigmoid", original, envir=env)
     by_impl = {r.impl: r for r in results}
     assert by_impl["python"].ok
     change = by_impl["r"].first_change
@@ -187,7 +229,7 @@ def test_changed_inputs_are_reported_as_such(tmp_path):
 
 
 def test_golden_check_exits_0_when_every_digest_matches():
-    code, out, err = run_golden_cli("golden", "check", "--format", "json")
+    code, out, err = run_golden_cli("golden", "check", "--scenario", "bias-net", "--format", "json")
     assert code == 0, out + err
     report = json.loads(out)
     assert report["ok"] and len(report["results"]) == 2 * len(VARIANTS)
@@ -275,3 +317,38 @@ def test_r_native_golden_check_names_the_first_changed_digest(tmp_path):
     # R's trace no longer matches its digest, and the record's R and Python sides now disagree
     assert "GOLDEN 14 passed, 2 failed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "variant colsums-only: first changed digest at epoch 1, step 9, d_hiddenlayer" in proc.stdout
+
+
+# -- any twin ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scenario", ["detail-toy", "detail-moons"])
+def test_committed_detail_records_have_equal_python_and_r_digests_in_the_twins_step_order(scenario):
+    from tests.specs import DETAIL_SPEC
+    with open(golden.golden_path(scenario), encoding="utf-8") as fh:
+        rec = json.load(fh)
+    assert rec["network"] == "detail" and list(rec["traces"]) == ["article"]
+    python, r = rec["traces"]["article"]["python"], rec["traces"]["article"]["r"]
+    assert python == r
+    assert [(e["epoch"], e["step"], e["name"]) for e in python] == [
+        (epoch, step, name) for epoch in rec["epochs"] for step, name, _ in DETAIL_SPEC]
+
+
+def test_todays_detail_toy_traces_reproduce_its_committed_digests_in_either_language(r_session):
+    results = golden.check(["detail-toy"], session_factory=lambda: r_session)
+    assert [(r.variant, r.impl, r.ok, r.entries) for r in results] == [("article", "python", True, 5 * 16),
+                                                                       ("article", "r", True, 5 * 16)]
+
+
+def test_a_twin_of_ones_own_is_recorded_and_checked_through_the_command_line(tmp_path, record):
+    folder = write_user_twin(tmp_path, epochs=200)
+    code, out, err = run_golden_cli("golden", "record", "--twin", str(folder))
+    path = folder / "scenarios" / "golden" / "wrapped.json"
+    assert code == 0 and out == f"wrote {path}\n", err
+    mine = json.loads(path.read_text())
+    assert mine["network"] == "wrapped_net" and mine["epochs"] == [0, 1, 10, 100, 199]
+    assert list(mine["traces"]) == ["reference"] and mine["traces"]["reference"]["python"] == mine["traces"]["reference"]["r"]
+    # the same functions on the same inputs: the bytes of the shipped record's corrected variant
+    shipped = [e for e in record["traces"]["corrected"]["r"] if e["epoch"] in (0, 1, 10, 100)]
+    assert [e for e in mine["traces"]["reference"]["r"] if e["epoch"] != 199] == shipped
+    code, out, err = run_golden_cli("golden", "check", "--twin", str(folder))
+    assert code == 0 and "2 of 2 traces match their golden digests." in out, out + err

@@ -181,7 +181,7 @@ def test_corrected_python_and_r_are_bit_identical_for_every_drawn_network(r_sess
     assert_outcome_as_predicted(outcome, predicted_r_outcome(scenario, "corrected"), scenario, "corrected")
     assert all(np.isfinite(r.steps[name]).all() for name in r.names), describe(scenario)
     event("square (n = h)" if scenario.data["X"].shape[0] == scenario.init["wout"].shape[0] else "non-square (n != h)")
-    for s in saturated_steps(r):
+    for s in saturated_steps(r, BIAS_NET_SPEC):
         event(f"saturated: step {s.step} {s.name}")
     for mode in ("free-running", "lockstep"):
         lockstep = mode == "lockstep"

@@ -25,11 +25,12 @@ import numpy as np
 U = 2.0 ** -53
 ULP = 2.0 ** -52  # one unit in the last place, relative to |z|
 SLACK = 1 + 2.0 ** -20  # the bound is itself computed in floating point; this covers its own rounding
+SMALLEST_NORMAL = 2.0 ** -1022
 TINY = 4 * 2.0 ** -1074  # below this, subnormal rounding is absolute, not relative
 EXP_SIGMOID = 2 * (2.0 ** -52 + 2 * U) * (1 + 4 * U)
 # libm (glibc) and numpy's SIMD paths: the largest documented error of each function, in ulps,
 # per side; glibc's table of known ulps for x86_64 and numpy's SVML/AVX-512 notes (<= 4 ulp)
-FUNCTION_ULPS = {"exp": 1, "log": 4, "log1p": 4, "expm1": 4, "tanh": 4}
+FUNCTION_ULPS = {"exp": 1, "log": 4, "log1p": 4, "expm1": 4, "tanh": 4, "pow": 4}
 
 RULES = {}
 
@@ -112,8 +113,13 @@ def absolute(a):
 
 @rule("scale")
 def scale(a, factor):
-    """z = a * 2^k: exact on both sides (no overflow or underflow); d_z = 2^k d_a."""
-    return Node(a.left * factor, a.right * factor, a.d * abs(factor), a.m * abs(factor))
+    """z = a * 2^k: exact on both sides, d_z = 2^k d_a, except where a side's result is subnormal
+    (rounded there, by at most half the smallest subnormal: + TINY) or overflows (infinite)."""
+    left, right = a.left * factor, a.right * factor
+    d = a.d * abs(factor)
+    d = np.where(np.minimum(np.abs(left), np.abs(right)) < SMALLEST_NORMAL, d + TINY, d)
+    d = np.where(np.isinf(left) | np.isinf(right), np.inf, d)
+    return Node(left, right, d, a.m * abs(factor) + d)
 
 
 @rule("reshape")
@@ -259,6 +265,30 @@ def expm1(x):
     with np.errstate(over="ignore"):
         P = np.where(x.d == 0, 0.0, np.exp(hi) * x.d)
         return _finish(np.expm1(x.left), np.expm1(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["expm1"] * ULP)
+
+
+@rule("pow")
+def power(a, p):
+    """z = a^p with the same exponent on both sides (d_p = 0; where it differs the bound is infinite).
+    |dz/da| = |p| |a|^(p-1) is monotone in |a|, so over the operands' interval it is largest at the
+    interval's largest |a| (p >= 1) or at its point nearest 0 (p < 1): P = |p| that^(p-1) d_a. A
+    non-integer p needs the interval in a >= 0 (else infinite); p = 0 gives 1 on both sides, P = 0.
+    c = 2 FUNCTION_ULPS ulp against |z| (the C library's pow; numpy's SIMD pow, or its a * a, sqrt,
+    1 / a for p = 2, 0.5, -1)."""
+    lo, hi = _span(a)
+    pw = np.broadcast_to(p.left, a.left.shape)
+    integer = np.isfinite(pw) & (pw == np.floor(pw))
+    nearest = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
+    at = np.where(pw >= 1, np.maximum(np.abs(lo), np.abs(hi)), nearest)
+    with np.errstate(all="ignore"):
+        # in long double, whose range keeps |a|^(p-1) from underflowing or overflowing in between
+        slope = np.abs(pw) * np.power(at.astype(np.longdouble), (pw - 1).astype(np.longdouble))
+        P = (slope * a.d.astype(np.longdouble)).astype(np.float64) * (1 + 8 * U)
+        P = np.where(a.d == 0, 0.0, P)
+        P = np.where(pw == 0, 0.0, P)
+        P = np.where((~integer & (lo < 0)) | np.isnan(P) | (np.broadcast_to(p.d, P.shape) > 0), np.inf, P)
+        return _finish(np.power(a.left, pw), np.power(a.right, pw), P, np.zeros_like(a.m),
+                       2 * FUNCTION_ULPS["pow"] * ULP)
 
 
 # -- composite patterns (tracing.py recognises them) -------------------------------------------------

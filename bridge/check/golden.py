@@ -1,19 +1,25 @@
-"""Golden regression traces: digests of every intermediate at a fixed set of epochs.
+"""Golden regression traces: digests of every intermediate at a fixed set of epochs, for any twin.
 
-A golden record (``fixtures/golden/<scenario>.json``, format in fixtures/golden/README.md) pins,
+A golden record (``<fixtures>/golden/<scenario>.json``, format in fixtures/golden/README.md) pins,
 per scenario, R variant and language, the sha256 (and md5) of the bytes of each intermediate:
 float64, little-endian, row-major (C order), so the same matrix gives the same digest on any
 machine and in either language. ``check`` recomputes one language at a time and names the first
 (epoch, step, intermediate) whose digest changed, so a change to either side alone is caught
 even when the two sides still agree with each other.
 
-* Python's trace of ``corrected`` is python_impl's network; of the other variants, the Python
-  model of R's recycling (twins/bias_net/rmodel.py, which reuses python_impl's steps 2-10). Both run on
-  the exact kernels, bit for bit R's arithmetic, so every Python digest equals R's.
-* Bias matrices are digested as the n-row matrix every sample adds at steps 2 and 4: R's
-  matrix as it is, Python's one row repeated n times.
-* The md5 is there for R: base R computes md5 (``tools::md5sum``) but not sha256, and the R
-  package's testthat suite checks its own side natively against the same record.
+Everything is read from the scenario's twin (bridge/twins/protocol.py): its steps (the derived
+spec, in the order one epoch computes them), its variants and reference, its data, initial state
+and hyper-parameters.
+
+* Python's trace of the reference variant is the twin's Python epoch; of any other variant, the
+  twin's Python model of that R variant. Both run on the exact kernels, bit for bit R's
+  arithmetic, so every Python digest equals R's.
+* Where the two languages hold one value in different shapes (numpy broadcasts a one-row matrix
+  that R holds with one row per sample), the value is digested at the shape both broadcast to:
+  measured from both languages when the record is made, and read from the record's entry when
+  one language is checked alone.
+* The md5 is there for R: base R computes md5 (``tools::md5sum``) but not sha256, and an R
+  package's own tests can check its side natively against the same record.
 """
 import hashlib
 import json
@@ -24,16 +30,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.errors import CrossverifyError
+from bridge.twins.runner import network_for
 from bridge.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from python_impl.trace import run_epochs
 
 FORMAT = "crossverify-golden/1"
 IMPLS = ("python", "r")
-NETWORKS = ("bias_net",)
 KERNELS = "exact"
 MILESTONES = (0, 1, 10, 100, 1000)
-BIAS_NAMES = ("bh", "bout")
-INPUT_NAMES = ("X", "y", "wh", "bh", "wout", "bout")
-BYTES = "float64, little-endian, row-major (C order); biases as the n-row matrix every sample adds"
+BYTES = ("float64, little-endian, row-major (C order); a value numpy broadcasts (one row where R holds "
+         "several) digested at the shape both languages broadcast it to")
 
 
 class GoldenError(CrossverifyError):
@@ -55,12 +61,12 @@ def golden_path(scenario, fixtures_dir=None):
 
 # -- digests ---------------------------------------------------------------------------------
 
-def canonical(name, value, n):
-    """The array whose bytes are digested: float64, little-endian, C order; a one-row bias
-    repeated to the ``n`` rows R holds (what each sample adds, in both languages)."""
+def canonical(value, shape=None):
+    """The array whose bytes are digested: float64, little-endian, C order, broadcast to ``shape``
+    (the shape both languages hold it in) when given."""
     a = np.asarray(value, dtype=np.float64)
-    if name in BIAS_NAMES and a.ndim == 2 and a.shape[0] == 1 and n > 1:
-        a = np.broadcast_to(a, (n, a.shape[1]))
+    if shape is not None and tuple(a.shape) != tuple(shape):
+        a = np.broadcast_to(a, tuple(shape))
     return np.ascontiguousarray(a, dtype="<f8")
 
 
@@ -69,68 +75,72 @@ def digests(data):
     return hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
 
 
-def entry(epoch, step, name, value, n):
-    a = canonical(name, value, n)
+def entry(epoch, step, name, value, shape=None):
+    a = canonical(value, shape)
     sha256, md5 = digests(a.tobytes())
     return {"epoch": int(epoch), "step": int(step), "name": name, "shape": list(a.shape), "sha256": sha256, "md5": md5}
 
 
-def trace_entries(trace, epochs, n, spec=None):
-    """The digest of every intermediate of ``trace`` at ``epochs``, in the order a run computes them."""
-    if spec is None:
-        from bridge.twins.runner import network_for
-        from bridge.twins.scenarios import load_scenario
-        spec = network_for(load_scenario("bias-net")).spec
-    return [entry(e, step, name, trace.at(e, name), n) for e in epochs for step, name, _ in spec]
+def common_shapes(traces, epochs, spec):
+    """{(epoch, name): the shape every trace's value broadcasts to}; a GoldenError naming the
+    intermediate when the languages hold shapes that are not one matrix broadcast."""
+    shapes = {}
+    for e in epochs:
+        for _, name, _ in spec:
+            held = [np.shape(t.at(e, name)) for t in traces]
+            try:
+                shapes[(e, name)] = np.broadcast_shapes(*held)
+            except ValueError:
+                raise GoldenError(f"{name} at epoch {e} is held in shapes {held} by the two languages, which do "
+                                  f"not broadcast to one matrix; its digest would differ between them.") from None
+    return shapes
+
+
+def trace_entries(trace, epochs, spec, shapes=None):
+    """The digest of every intermediate of ``trace`` at ``epochs``, in the order of ``spec`` (the
+    twin's steps), each at ``shapes[(epoch, name)]`` when given."""
+    shapes = shapes or {}
+    return [entry(e, step, name, trace.at(e, name), shapes.get((e, name))) for e in epochs for step, name, _ in spec]
 
 
 def inputs_fingerprint(scenario):
-    """sha256 and md5 of the scenario's inputs: X, y, wh, bh, wout, bout (C order), then lr."""
-    parts = [canonical(k, scenario.data[k] if k in scenario.data else scenario.init[k], 1).tobytes()
-             for k in INPUT_NAMES]
-    data = b"".join(parts) + np.float64(scenario.lr).astype("<f8").tobytes()
+    """sha256 and md5 of the scenario's inputs as its manifest holds them: the data matrices, then
+    the initial state (each in the twin's declaration order, C order), then the hyper-parameters."""
+    twin = scenario.twin
+    matrices = {**{k: scenario.data[k] for k in twin.data}, **{k: scenario.init[k] for k in twin.init}}
+    data = b"".join(canonical(v).tobytes() for v in matrices.values())
+    data += b"".join(np.float64(scenario.hyper[h]).astype("<f8").tobytes() for h in twin.hyper)
     sha256, md5 = digests(data)
-    return {"sha256": sha256, "md5": md5,
-            "shapes": {k: list((scenario.data | scenario.init)[k].shape) for k in INPUT_NAMES}}
+    return {"sha256": sha256, "md5": md5, "shapes": {k: list(v.shape) for k, v in matrices.items()}}
 
 
 # -- traces ------------------------------------------------------------------------------------
 
-def python_trace(scenario, variant, epochs):
-    """Python's exact-kernel trace of ``variant``: python_impl for corrected, the model of R otherwise."""
-    from bridge.check.verify import Verifier
-    verifier = Verifier(None, scenario, epochs)
-    return verifier.python(KERNELS) if variant == "corrected" else verifier.model(variant, KERNELS)
+def python_trace(scenario, variant, epochs, record=None):
+    """Python's exact-kernel trace of ``variant``: the twin's epoch for its reference variant, the
+    twin's Python model of R otherwise; intermediates kept at the epochs in ``record`` (default all)."""
+    net = network_for(scenario)
+    if variant == net.reference_variant:
+        return net.python(KERNELS, epochs, record=record)
+    return run_epochs(net._epoch_fn(KERNELS, variant), net.python_start(variant), epochs, net.twin.names,
+                      net.weights, init=scenario.init, record=record, history_names=net.twin.history)
 
 
-def r_trace(session, scenario, variant, epochs):
-    """R's trace of ``variant`` (r_impl/R/bias_net.R), all ``epochs`` of it."""
-    from bridge.check.verify import Verifier
+def r_trace(session, scenario, variant, epochs, record=None):
+    """R's trace of ``variant``, ``epochs`` epochs of it, intermediates kept at ``record``."""
     # Ctrl-C while R computes ends the process with status 130: RSession.call guards every R call
-    return Verifier(session, scenario, epochs).r(variant)
+    return network_for(scenario).r(session, variant, epochs, record=record)
 
 
 # -- scenarios -----------------------------------------------------------------------------------
 
-def _network_of(name, fixtures_dir):
-    try:
-        with open(os.path.join(fixtures_dir or SHIPPED_FIXTURES, name, "manifest.json"), encoding="utf-8") as fh:
-            return json.load(fh).get("network")
-    except (OSError, ValueError, AttributeError):
-        return None  # load_scenario reports what is wrong, if the scenario is asked for
-
-
-def load_golden_scenario(name, fixtures_dir=None):
-    scenario = load_scenario(name, fixtures_dir)
-    if scenario.network not in NETWORKS:
-        raise GoldenError(f"scenario {name!r} is a {scenario.network!r} network; golden records are made for "
-                          f"{', '.join(NETWORKS)} scenarios only.")
-    return scenario
+def load_golden_scenario(name, fixtures_dir=None, twin=None):
+    return load_scenario(name, fixtures_dir, twin)
 
 
 def default_scenarios(fixtures_dir=None):
-    """Every scenario under ``fixtures_dir`` whose manifest names a network golden records cover."""
-    return [s for s in list_scenarios(fixtures_dir) if _network_of(s, fixtures_dir) in NETWORKS]
+    """Every scenario under ``fixtures_dir``, whatever its twin."""
+    return list_scenarios(fixtures_dir)
 
 
 def recorded_scenarios(fixtures_dir=None):
@@ -143,19 +153,19 @@ def recorded_scenarios(fixtures_dir=None):
 # -- record --------------------------------------------------------------------------------------
 
 def make_record(scenario, session=None, variants=None, progress=None):
-    """The golden record of ``scenario``: every variant, both languages."""
-    from twins.bias_net.rmodel import VARIANTS  # golden covers bias_net alone for now
+    """The golden record of ``scenario``: every variant of its twin, both languages."""
     epochs = golden_epochs(scenario.epochs)
-    n = scenario.data["X"].shape[0]
+    net = network_for(scenario)
     traces = {}
-    for variant in variants or VARIANTS:
-        traces[variant] = {}
+    for variant in variants or net.variants:
+        runs = {}
         for impl in IMPLS:
             if progress:
                 progress(f"{scenario.name} {variant} {impl}")
-            trace = (python_trace(scenario, variant, epochs[-1] + 1) if impl == "python"
-                     else r_trace(session, scenario, variant, epochs[-1] + 1))
-            traces[variant][impl] = trace_entries(trace, epochs, n)
+            runs[impl] = (python_trace(scenario, variant, epochs[-1] + 1, epochs) if impl == "python"
+                          else r_trace(session, scenario, variant, epochs[-1] + 1, epochs))
+        shapes = common_shapes(list(runs.values()), epochs, net.spec)
+        traces[variant] = {impl: trace_entries(t, epochs, net.spec, shapes) for impl, t in runs.items()}
     return {"format": FORMAT, "scenario": scenario.name, "network": scenario.network, "kernels": KERNELS,
             "bytes": BYTES, "epochs": epochs, "scenario_epochs": scenario.epochs,
             "inputs": inputs_fingerprint(scenario), "traces": traces}
@@ -222,13 +232,14 @@ def _umask():
     return mask
 
 
-def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None, progress=None):
-    """Record ``scenarios`` (default: every bias_net scenario); returns the paths written."""
+def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None, progress=None, twin=None):
+    """Record ``scenarios`` (default: every scenario under ``fixtures_dir``; with ``twin``, scenarios
+    of that twin); returns the paths written."""
     names = scenarios or default_scenarios(fixtures_dir)
     if not names:
-        raise GoldenError(f"no scenario to record under {fixtures_dir or SHIPPED_FIXTURES}: golden records are "
-                          f"made for {', '.join(NETWORKS)} scenarios.")
-    loaded = [load_golden_scenario(n, fixtures_dir) for n in names]  # every input checked before the long part
+        raise GoldenError(f"no scenario to record under {fixtures_dir or SHIPPED_FIXTURES}: a golden record is "
+                          f"made per scenario (a folder holding manifest.json, fixtures/README.md).")
+    loaded = [load_golden_scenario(n, fixtures_dir, twin) for n in names]  # every input checked before the long part
     existing = [golden_path(s.name, fixtures_dir) for s in loaded if os.path.exists(golden_path(s.name, fixtures_dir))]
     if existing and not force:
         raise GoldenError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; a golden record "
@@ -325,13 +336,16 @@ def load_record(path):
     return rec
 
 
-def compare_entries(recorded, trace, n):
-    """The first recorded entry whose digest (or shape) ``trace`` no longer reproduces, or None."""
+def compare_entries(recorded, trace):
+    """The first recorded entry whose digest (or shape) ``trace`` no longer reproduces, or None.
+    Today's value is digested at the recorded shape when it broadcasts to it (the other language's
+    shape, measured when the record was made)."""
     for e in recorded:
         if e["name"] not in trace.steps:
             return {**_where(e), "recorded_shape": e["shape"], "shape": None,
                     "recorded_sha256": e["sha256"], "sha256": None}
-        now = entry(e["epoch"], e["step"], e["name"], trace.at(e["epoch"], e["name"]), n)
+        value = trace.at(e["epoch"], e["name"])
+        now = entry(e["epoch"], e["step"], e["name"], value, _broadcast_shape(np.shape(value), e["shape"]))
         if now["shape"] != e["shape"] or now["sha256"] != e["sha256"]:
             return {**_where(e), "recorded_shape": e["shape"], "shape": now["shape"],
                     "recorded_sha256": e["sha256"], "sha256": now["sha256"]}
@@ -342,36 +356,59 @@ def _where(e):
     return {"epoch": e["epoch"], "step": e["step"], "name": e["name"]}
 
 
-def check(scenarios=None, fixtures_dir=None, impls=None, variants=None, session_factory=None, progress=None):
-    """One GoldenResult per (scenario, variant, language); each language is run on its own."""
+def _broadcast_shape(shape, recorded):
+    """``recorded`` when ``shape`` broadcasts to it, else ``shape`` (a changed shape is a change)."""
+    try:
+        return tuple(recorded) if np.broadcast_shapes(shape, tuple(recorded)) == tuple(recorded) else shape
+    except ValueError:
+        return shape
+
+
+def _variants_to_check(scenario, variants, rec, path):
+    """The variants of ``rec`` to check: all, or those of ``variants`` the scenario's twin declares."""
+    if not variants:
+        unknown = [v for v in rec["traces"] if v not in scenario.twin.variants]
+        if unknown:
+            raise _bad(path, f"its variant(s) {unknown} are not variants of the twin {scenario.twin.name!r} "
+                             f"({', '.join(scenario.twin.variants)})")
+        return list(rec["traces"])
+    chosen = [v for v in variants if v in scenario.twin.variants]
+    for v in chosen:
+        if v not in rec["traces"]:
+            raise _bad(path, f"it holds no variant {v!r} (it holds {', '.join(rec['traces'])})")
+    return chosen
+
+
+def check(scenarios=None, fixtures_dir=None, impls=None, variants=None, session_factory=None, progress=None,
+          twin=None):
+    """One GoldenResult per (scenario, variant, language); each language is run on its own. A
+    ``variants`` filter applies to the scenarios whose twin declares the variant."""
     from bridge.check.verify import check_name
-    from twins.bias_net.rmodel import VARIANTS
     names = scenarios or recorded_scenarios(fixtures_dir)
     if not names:
         raise GoldenError(f"no golden records under {golden_dir(fixtures_dir)}. Record them with "
                           f"`crossverify golden record` (see fixtures/golden/README.md).")
-    for v in variants or ():
-        check_name("variant", v, VARIANTS)
     for i in impls or ():
         check_name("language", i, IMPLS)
+    loaded = [load_golden_scenario(name, fixtures_dir, twin) for name in names]
+    known = tuple(dict.fromkeys(v for s in loaded for v in s.twin.variants))
+    for v in variants or ():
+        check_name("variant", v, known)
     work = []
-    for name in names:  # every input checked before the long part
-        scenario = load_golden_scenario(name, fixtures_dir)
-        path = golden_path(name, fixtures_dir)
+    for scenario in loaded:  # every input checked before the long part
+        path = golden_path(scenario.name, fixtures_dir)
         rec = load_record(path)
-        for v in variants or ():
-            if v not in rec["traces"]:
-                raise _bad(path, f"it holds no variant {v!r} (it holds {', '.join(rec['traces'])})")
-        work.append((scenario, path, rec))
+        chosen = _variants_to_check(scenario, variants, rec, path)
+        if chosen:
+            work.append((scenario, path, rec, chosen))
     session = None
     results = []
-    for scenario, path, rec in work:
-        n = scenario.data["X"].shape[0]
+    for scenario, path, rec, chosen in work:
         epochs = max(rec["epochs"]) + 1
         inputs = inputs_fingerprint(scenario)["sha256"]
         stale = rec.get("inputs", {}).get("sha256")
         for impl in impls or IMPLS:  # one language at a time: either side alone is checked
-            for variant in variants or rec["traces"]:
+            for variant in chosen:
                 recorded = rec["traces"][variant].get(impl)
                 result = GoldenResult(scenario.name, variant, impl)
                 results.append(result)
@@ -384,10 +421,10 @@ def check(scenarios=None, fixtures_dir=None, impls=None, variants=None, session_
                 if progress:
                     progress(f"{scenario.name} {variant} {impl}")
                 if impl == "python":
-                    trace = python_trace(scenario, variant, epochs)
+                    trace = python_trace(scenario, variant, epochs, rec["epochs"])
                 else:
                     session = session or (session_factory or _default_session)()
-                    trace = r_trace(session, scenario, variant, epochs)
+                    trace = r_trace(session, scenario, variant, epochs, rec["epochs"])
                 result.entries = len(recorded)
-                result.first_change = compare_entries(recorded, trace, n)
+                result.first_change = compare_entries(recorded, trace)
     return results

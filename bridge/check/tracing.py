@@ -170,6 +170,17 @@ class TracingKernels:
     def maximum(self, a, b):
         return Traced(np.maximum(_value(a), _value(b)), Expr("maximum", (_expr(a), _expr(b))))
 
+    def power(self, a, p):
+        if not isinstance(p, Traced) and np.ndim(p) == 0 and p == 2:  # a * a in numpy and in R (R_POW)
+            return Traced(_value(a) * _value(a), Expr("square", (_expr(a),)))
+        return Traced(np.power(_value(a), _value(p)), Expr("pow", (_expr(a), _expr(p))))
+
+    def crossprod(self, a, b=None):
+        # t(a) %*% b: the same products summed as a dot of the transpose
+        b = a if b is None else b
+        at = Expr("T", (_expr(a),))
+        return Traced(np.dot(_value(a).T, _value(b)), Expr("dot", (at, _expr(b))))
+
     def sum(self, a, axis=None):
         v = _value(a)
         value = np.sum(v, axis=axis, keepdims=True)

@@ -110,6 +110,12 @@ class Verifier:
     def variants(self):
         return self.net.variants
 
+    def __getattr__(self, name):  # the scenario's prepared data matrices by name (verifier.X)
+        net = self.__dict__.get("net")
+        if net is not None and name in net.data:
+            return net.data[name]
+        raise AttributeError(name)
+
     def _cached(self, key, make):
         if key not in self._cache:
             self._cache[key] = make()

@@ -1,7 +1,10 @@
 """``crossverify golden record|check``: golden digests of every intermediate (bridge/check/golden.py).
 
-    crossverify golden record [--scenario S] [--force]     write fixtures/golden/<S>.json
-    crossverify golden check [--impl python|r] [--scenario S] [--variant V] [--format table|json]
+    crossverify golden record [--scenario S] [--force] [--twin PATH]     write <fixtures>/golden/<S>.json
+    crossverify golden check [--impl python|r] [--scenario S] [--variant V] [--twin PATH] [--format table|json]
+
+Any twin's scenarios can be recorded: with ``--twin PATH`` they are read from PATH/scenarios (and
+the records written to PATH/scenarios/golden) unless ``--fixtures`` says otherwise.
 
 ``check`` exits 0 only when every digest of every checked language matches the record, 1 when one
 does not (naming the first epoch, step and intermediate that changed), 2 for bad input.
@@ -28,7 +31,8 @@ def add_parser(subparsers):
                     "<fixtures>/golden/<scenario>.json, atomically. An existing record is replaced only with --force.")
     add_fixtures_option(record)
     record.add_argument("--scenario", action="append", metavar="S",
-                        help="only this scenario (repeatable; default: every bias_net scenario)")
+                        help="only this scenario (repeatable; default: every scenario)")
+    add_twin_option(record)
     record.add_argument("--force", action="store_true", help="replace existing records")
     record.set_defaults(handler=cmd_record)
 
@@ -42,10 +46,29 @@ def add_parser(subparsers):
                        help="check only this language (default: both, each on its own)")
     check.add_argument("--scenario", action="append", metavar="S",
                        help="only this scenario (repeatable; default: every recorded one)")
-    check.add_argument("--variant", action="append", metavar="V", help="only this R variant (repeatable)")
+    check.add_argument("--variant", action="append", metavar="V",
+                       help="only this R variant (repeatable; scenarios whose twin lacks it are skipped)")
+    add_twin_option(check)
     check.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     check.set_defaults(handler=cmd_check)
     return parser
+
+
+def add_twin_option(parser):
+    parser.add_argument("--twin", metavar="PATH", default=None,
+                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
+                             "are read from PATH/scenarios unless --fixtures says otherwise")
+
+
+def twin_and_fixtures(args):
+    """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from."""
+    if not getattr(args, "twin", None):
+        return None, args.fixtures
+    import os
+
+    from bridge.twins.protocol import load_twin
+    twin = load_twin(args.twin)
+    return twin, args.fixtures or os.path.join(twin.base_dir, "scenarios")
 
 
 def _progress():
@@ -55,15 +78,17 @@ def _progress():
 
 
 def cmd_record(args, out):
-    paths = golden.record(args.scenario, args.fixtures, args.force, progress=_progress())
+    twin, fixtures = twin_and_fixtures(args)
+    paths = golden.record(args.scenario, fixtures, args.force, progress=_progress(), twin=twin)
     for path in paths:
         out.write(f"wrote {path}\n")
     return EXIT_OK
 
 
 def cmd_check(args, out):
-    results = golden.check(args.scenario, args.fixtures, [args.impl] if args.impl else None, args.variant,
-                           progress=_progress())
+    twin, fixtures = twin_and_fixtures(args)
+    results = golden.check(args.scenario, fixtures, [args.impl] if args.impl else None, args.variant,
+                           progress=_progress(), twin=twin)
     ok = all(r.ok for r in results)
     if args.format == "json":
         json.dump({"ok": ok, "results": [r.to_dict() for r in results]}, out, indent=2)

@@ -1,15 +1,21 @@
-"""``crossverify reproduce``: every number the article prints, from both languages (bridge/explain/reproduce.py)."""
+"""``crossverify reproduce``: every number the source prints, from both languages (bridge/explain/reproduce.py).
+
+The numbers are those each scenario's twin declares (``Twin.printed``); with ``--twin PATH``, a twin
+of your own and its scenarios (PATH/scenarios unless ``--fixtures`` says otherwise)."""
 import json
 
+from bridge.cli.golden import add_twin_option, twin_and_fixtures
 from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
     parser = sub.add_parser("reproduce", help="recompute every number the article prints, in Python and in R",
-                            description="One row per number the article prints: the article's text, Python's "
-                                        "and R's values to the same digits, and a status. Exit 0 only when "
-                                        "every row has the status it is expected to have.")
+                            description="One row per number the source prints (declared by each twin): the "
+                                        "printed text, Python's and R's values to the same digits, and a status. "
+                                        "Exit 0 only when every row has the status it is expected to have.")
     add_fixtures_option(parser)
+    add_twin_option(parser)
+    parser.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     parser.set_defaults(handler=run)
 
@@ -19,11 +25,18 @@ def run(args, out):
 
     from bridge.explain.reproduce import reproduce
     from bridge.session.rsession import get_session
+    from bridge.twins.scenarios import list_scenarios, load_scenario
 
-    rows = reproduce(get_session(), args.fixtures)
+    twin, fixtures = twin_and_fixtures(args)
+    names = args.scenario or list_scenarios(fixtures)
+    for name in names:
+        load_scenario(name, fixtures, twin)  # every input checked before R starts
+    rows = reproduce(get_session(), fixtures, names, twin)
     if args.format == "json":
         json.dump({"rows": [r.to_dict() for r in rows], "ok": all(r.ok for r in rows)}, out, indent=2)
         out.write("\n")
+    elif not rows:
+        out.write("No scenario here has printed numbers declared by its twin (Twin.printed, docs/TWINS.md).\n")
     else:
         table = pd.DataFrame([{"scenario": r.scenario, "quantity": r.quantity, "article": r.article,
                                "python": r.python, "R": r.r, "status": r.status,

@@ -1,5 +1,6 @@
-"""``crossverify rosetta``: the side-by-side translation table, Python line by R line, extracted from
-the source files, with the pitfalls of translating one into the other (bridge/explain/rosetta.py)."""
+"""``crossverify rosetta``: a twin's side-by-side translation table, Python line by R line, extracted
+from its source files, with prediction on new data and the translation pitfalls it declares
+(bridge/explain/rosetta.py)."""
 import sys
 
 from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
@@ -9,10 +10,14 @@ def add_parser(sub):
     parser = sub.add_parser(
         "rosetta", help="the translation table: each step's formula, Python line and R line",
         description="Each step's formula beside the Python line and the R line that compute it, extracted from "
-                    "python_impl/ and r_impl/R/ by their '# rosetta: <network> <step>' marker comments; then R "
-                    "scoring new data, and the pitfalls of translating numpy into R, each with the test that "
-                    "demonstrates it. Exit 1 when a step lacks its Python or its R line.")
+                    "each twin's source files by their '# rosetta: <key> <step>' marker comments; then R scoring "
+                    "new data, and the pitfalls of translating numpy into R the twins declare, each with the test "
+                    "that demonstrates it. Exit 1 when a step lacks its Python or its R line.")
     add_fixtures_option(parser)
+    parser.add_argument("--twin", metavar="PATH", default=None,
+                        help="only this twin: the folder holding its twin.py (docs/TWINS.md); its scenarios for the "
+                             "prediction are read from PATH/scenarios unless --fixtures says otherwise "
+                             "(default: every shipped twin)")
     parser.add_argument("--format", choices=("markdown", "html"), default="markdown",
                         help="output format (default: markdown)")
     parser.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of standard output")
@@ -23,13 +28,16 @@ def run(args, out):
     from bridge.explain.rosetta import build, prediction_demo, render_html, render_markdown, write_text_atomically
     from bridge.session.rsession import get_session
 
-    rosetta = build()
-    demo = prediction_demo(get_session(), args.fixtures)
-    text = (render_html if args.format == "html" else render_markdown)(rosetta, demo)
+    twins = None
+    if args.twin:
+        from bridge.twins.protocol import load_twin
+        twins = [load_twin(args.twin)]
+    rosetta = build(twins)
+    demos = prediction_demo(get_session(), rosetta.twins, args.fixtures)
+    text = (render_html if args.format == "html" else render_markdown)(rosetta, demos)
     if args.out:
         write_text_atomically(args.out, text)
-        out.write(f"wrote {args.out}: {sum(len(s[4]) for s in rosetta.sections)} rows, "
-                  f"{args.format}\n")
+        out.write(f"wrote {args.out}: {sum(len(s.rows) for s in rosetta.sections)} rows, {args.format}\n")
     else:
         out.write(text)
     for problem in rosetta.problems:

@@ -1,27 +1,33 @@
-"""Every number the article prints (DESIGN.md section 4), recomputed in both languages.
+"""Every number an algorithm's source prints, recomputed in both languages (``crossverify reproduce``).
 
-Each row has the article's printed text, Python's and R's values printed to the same digits, a
-status, and the status it is expected to have:
+The numbers are declared by each twin (``Twin.printed``, a tuple of ``Printed``:
+bridge/twins/protocol.py): the scenario, the intermediate, the epoch and element, the printed text
+and the status the number must earn. The article's are in twins/bias_net/printed.py and
+twins/detail/printed.py (DESIGN.md section 4).
 
-* ``reproduced``: both languages print the article's digits (the detail-toy untrained error,
-  detail-moons mean error at epochs 0-6000). Python here is the article's own arithmetic: plain
-  numpy (float kernels).
-* ``diverges-chaotically``: detail-moons at epochs 7000-9000, where the printed digits depend on
-  rounding. The status is earned by a demonstration run here: one initial weight moved by 1e-16
-  (exact kernels, so the run is R's bit for bit) changes all three printed values and none of
-  epochs 0-6000.
-* ``unseeded-in-article``: the bias network's trained output; the article's script is unseeded,
-  so ours is shown beside it, with the same shape of answer required (two near 1, one near 0).
+Each row has the printed text, Python's and R's values printed to the same digits, a status, and
+the status it is expected to have:
+
+* ``reproduced``: both languages print the text. Python here is the source's own arithmetic,
+  plain numpy (float kernels); R is the twin's reference variant.
+* ``diverges-chaotically``: the printed digits depend on rounding. The status is earned by a
+  demonstration run here: the twin's first state matrix moved by 1e-16 at its first element
+  (exact kernels, so the run is R's bit for bit) changes the printed value and none of the
+  scenario's reproduced numbers.
+* any other status is the verdict of the number's ``judge`` (e.g. ``unseeded-in-article``: a
+  source whose run is unseeded, so ours is shown beside it and only the shape of the answer is
+  required).
 """
+import dataclasses
 from dataclasses import dataclass
 
-
+from bridge.twins.protocol import call_by_name
 from bridge.twins.runner import network_for
-from bridge.twins.scenarios import load_scenario
+from bridge.twins.scenarios import list_scenarios, load_scenario
 
 NUDGE = 1e-16
-NUDGED = ("weights_input_hidden", (0, 0))
-CHAOTIC_EPOCHS = (7000, 8000, 9000)
+REPRODUCED = "reproduced"
+CHAOTIC = "diverges-chaotically"
 
 
 @dataclass
@@ -44,81 +50,111 @@ class Quantity:
 
 
 def printed_like(value, text):
-    """``value`` with as many decimals as the article printed in ``text``."""
+    """``value`` with as many decimals as the source printed in ``text``."""
     decimals = len(text.split(".")[1]) if "." in text else 0
     return f"{value:.{decimals}f}"
 
 
-def _mean_errors(trace):
-    return trace.series("mean_error").reshape(-1)
+def printed_numbers(scenario):
+    """The numbers the scenario's twin declares for this scenario, in declaration order."""
+    return [p for p in scenario.twin.printed if p.scenario == scenario.name]
 
 
-def toy_rows(session, fixtures_dir=None):
-    scenario = load_scenario("detail-toy", fixtures_dir)
-    net = network_for(scenario)
-    printed = scenario.manifest["article_numbers"]["untrained_error"]
-    py = net.python("float", 1, record=[0]).at(0, "error").ravel()
-    r = net.r(session, "article", 1, record=[0]).at(0, "error").ravel()
+def _epoch_of(p, scenario):
+    return scenario.epochs + p.epoch if p.epoch < 0 else p.epoch  # -1: the run's last epoch
+
+
+def _value(trace, name, epoch, index):
+    """``name`` at ``epoch``, element ``index``: from the series kept after every epoch when it is
+    one, else from the epochs whose intermediates were kept."""
+    if name in trace.history:
+        return float(trace.series(name)[epoch - trace.first_epoch][tuple(index)])
+    return float(trace.at(epoch, name)[tuple(index)])
+
+
+def nudged(scenario):
+    """The scenario with its twin's first state matrix moved by NUDGE at element (0, 0), and
+    (name, before, after)."""
+    name = scenario.twin.state[0]
+    init = {k: v.copy() for k, v in scenario.init.items()}
+    before = float(init[name][0, 0])
+    init[name][0, 0] = before + NUDGE
+    return dataclasses.replace(scenario, init=init), (name, before, float(init[name][0, 0]))
+
+
+class _Runs:
+    """The traces one scenario's printed numbers are read from, each computed once."""
+
+    def __init__(self, session, scenario, numbers):
+        self.scenario, self.net = scenario, network_for(scenario)
+        self.epochs = max(_epoch_of(p, scenario) for p in numbers) + 1
+        history = self.net.twin.history_names
+        # every intermediate kept only at the epochs a number needs one that is not a series
+        self.record = sorted({_epoch_of(p, scenario) for p in numbers if p.name not in history})
+        self.python = self.net.python("float", self.epochs, record=self.record)
+        self.r = self.net.r(session, self.net.reference_variant, self.epochs, record=self.record)
+        self.exact = self.moved = self.where = None
+        if any(p.expected == CHAOTIC for p in numbers):
+            self.exact = self.net.python("exact", self.epochs, record=self.record)
+            moved_scenario, self.where = nudged(scenario)
+            self.moved = network_for(moved_scenario).python("exact", self.epochs, record=self.record)
+
+    def printed(self, trace, p):
+        return printed_like(_value(trace, p.name, _epoch_of(p, self.scenario), p.index), p.text)
+
+
+def scenario_rows(session, scenario):
+    """One Quantity per number the scenario's twin declares for it."""
+    numbers = printed_numbers(scenario)
+    if not numbers:
+        return []
+    runs = _Runs(session, scenario, numbers)
+    demo = {p: (runs.printed(runs.exact, p), runs.printed(runs.moved, p)) for p in numbers} if runs.exact is not None else {}
+    stable_rows = [p for p in numbers if p.expected == REPRODUCED]
+    stable = all(demo[p][0] == demo[p][1] for p in stable_rows) if demo else True
     rows = []
-    for i, text in enumerate(printed):
-        ours = (printed_like(py[i], text), printed_like(r[i], text))
-        status = "reproduced" if ours == (text, text) else "not-reproduced"
-        rows.append(Quantity("detail-toy", f"untrained error, sample {i + 1}", text, *ours, status, "reproduced"))
-    return rows
-
-
-def moons_rows(session, fixtures_dir=None):
-    scenario = load_scenario("detail-moons", fixtures_dir)
-    net = network_for(scenario)
-    numbers = scenario.manifest["article_numbers"]
-    epochs, printed = numbers["mean_error_epochs"], numbers["mean_error"]
-    py = _mean_errors(net.python("float", scenario.epochs, record=[]))
-    r = _mean_errors(net.r(session, "article", scenario.epochs, record=[]))
-    exact = _mean_errors(net.python("exact", scenario.epochs, record=[]))
-    name, index = NUDGED
-    nudged_init = {k: v.copy() for k, v in scenario.init.items()}
-    before = nudged_init[name][index]
-    nudged_init[name][index] = before + NUDGE
-    moved = _mean_errors(net.python("exact", scenario.epochs, record=[], start=nudged_init))
-    demo = {e: (printed_like(exact[e], t), printed_like(moved[e], t)) for e, t in zip(epochs, printed)}
-    stable = all(a == b for e, (a, b) in demo.items() if e not in CHAOTIC_EPOCHS)
-    rows = []
-    for e, text in zip(epochs, printed):
-        ours = (printed_like(py[e], text), printed_like(r[e], text))
-        if e in CHAOTIC_EPOCHS:
-            changed = demo[e][0] != demo[e][1]
-            status = "diverges-chaotically" if (changed and stable and ours != (text, text)) else "unexplained"
-            detail = (f"{name}[{index[0]}, {index[1]}] moved from {float(before).hex()} to "
-                      f"{float(nudged_init[name][index]).hex()} (+1e-16): exact-kernel run prints "
-                      f"{demo[e][0]} -> {demo[e][1]}; epochs 0-6000 {'unchanged' if stable else 'CHANGED'}")
-            rows.append(Quantity("detail-moons", f"mean error, epoch {e}", text, *ours, status,
-                                 "diverges-chaotically", detail))
+    for p in numbers:
+        ours = (runs.printed(runs.python, p), runs.printed(runs.r, p))
+        if p.judge is not None:
+            status, detail = _judge(p, scenario, runs)
+        elif p.expected == CHAOTIC:
+            changed = demo[p][0] != demo[p][1]
+            status = CHAOTIC if (changed and stable and ours != (p.text, p.text)) else "unexplained"
+            detail = _chaos_detail(runs.where, demo[p], stable_rows, stable, scenario)
         else:
-            status = "reproduced" if ours == (text, text) else "not-reproduced"
-            rows.append(Quantity("detail-moons", f"mean error, epoch {e}", text, *ours, status, "reproduced",
-                                 f"after the 1e-16 nudge: {demo[e][1]}"))
+            status = REPRODUCED if ours == (p.text, p.text) else "not-reproduced"
+            detail = f"after the 1e-16 nudge: {demo[p][1]}" if demo else ""
+        rows.append(Quantity(scenario.name, p.quantity, p.text, *ours, status, p.expected, detail))
     return rows
 
 
-ARTICLE_BIAS_NET_OUTPUT = ("0.98032096", "0.96845624", "0.04532167")
+def _judge(p, scenario, runs):
+    """The (status, detail) the number's own judge gives, called with what it names."""
+    fn = scenario.twin.resolve(p.judge, "printed judge")
+    epoch = _epoch_of(p, scenario)
+    available = {**runs.net.data, **runs.net.hyper, "text": p.text, "index": tuple(p.index), "scenario": scenario,
+                 "python": _value(runs.python, p.name, epoch, p.index), "r": _value(runs.r, p.name, epoch, p.index)}
+    status, detail = call_by_name(fn, available, f"{scenario.twin.name!r} printed judge")
+    return status, detail
 
 
-def bias_net_rows(session, fixtures_dir=None):
-    scenario = load_scenario("bias-net", fixtures_dir)
-    net = network_for(scenario)
-    py = net.python("float", scenario.epochs).steps["output"][-1].ravel()
-    r = net.r(session, "corrected", scenario.epochs).steps["output"][-1].ravel()
-    targets = scenario.data["y"].ravel()
+def _chaos_detail(where, shown, stable_rows, stable, scenario):
+    name, before, after = where
+    epochs = sorted(_epoch_of(p, scenario) for p in stable_rows)
+    span = f"epochs {epochs[0]}-{epochs[-1]}" if epochs else "no reproduced number"
+    return (f"{name}[0, 0] moved from {before.hex()} to {after.hex()} (+1e-16): exact-kernel run prints "
+            f"{shown[0]} -> {shown[1]}; {span} {'unchanged' if stable else 'CHANGED'}")
+
+
+def reproduce(session, fixtures_dir=None, scenarios=None, twin=None, progress=None):
+    """The rows of every scenario (default: all under ``fixtures_dir``) whose twin declares
+    printed numbers for it; with ``twin``, the scenarios are that twin's."""
+    names = scenarios or list_scenarios(fixtures_dir)
+    loaded = [load_scenario(name, fixtures_dir, twin) for name in names]  # every input checked first
     rows = []
-    for i, text in enumerate(ARTICLE_BIAS_NET_OUTPUT):
-        article_side = float(text) > 0.5
-        same_shape = all((v > 0.5) == article_side and abs(v - targets[i]) < 0.1 for v in (py[i], r[i]))
-        status = "unseeded-in-article" if same_shape else "different-answer"
-        rows.append(Quantity("bias-net", f"trained output, sample {i + 1}", text, printed_like(py[i], text),
-                             printed_like(r[i], text), status, "unseeded-in-article",
-                             f"target {targets[i]:g}; ours from seed 42 (fixtures/bias-net), R variant corrected"))
+    for scenario in loaded:
+        if printed_numbers(scenario):
+            if progress:
+                progress(f"{scenario.name}: the printed numbers")
+            rows += scenario_rows(session, scenario)
     return rows
-
-
-def reproduce(session, fixtures_dir=None):
-    return toy_rows(session, fixtures_dir) + moons_rows(session, fixtures_dir) + bias_net_rows(session, fixtures_dir)

@@ -1,42 +1,32 @@
-"""The translation table of the article's two scripts, "Implementing NN using Numpy (Python)" and
-"Implementing NN using R", and of the detail section's network ("Understanding the implementation
-of Neural Networks from scratch in detail"): each step's formula beside the Python line and the R
-line that compute it, extracted from the real source files, then the pitfalls this project hit
-translating one into the other, each with the test that demonstrates it.
+"""The translation table of any twin: each step's formula beside the Python line and the R line that
+compute it, extracted from the twin's real source files (the files of its declaration: the Python
+functions' modules, found with ``inspect``, and its R files), then prediction on new data in both
+languages and the translation pitfalls the twins declare, each with the test that demonstrates it.
+For the shipped twins these are the article's two scripts, "Implementing NN using Numpy (Python)"
+and "Implementing NN using R", and its second network.
 
-A line is found by its trailing marker comment, ``# rosetta: <network> <key>`` (key: the step
-number, or ``sigmoid``, ``normalise``, ``predict``), the same in both languages; an R line that
-only the article's script runs adds a tag: ``# rosetta: bias-net 11 article``.
+A line is found by its trailing marker comment, ``# rosetta: <key> <step>`` (key: the twin's
+``rosetta_key``; step: a step number, or a helper's name: an activation function, a preprocessing
+name, or ``predict``), the same in both languages; an R line that only one variant runs adds the
+variant's name: ``# rosetta: <key> <step> <variant>``.
 """
 import ast
 import html
+import importlib
+import importlib.util
+import inspect
 import io
+import json
 import os
 import re
 import tokenize
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from bridge.errors import CrossverifyError
-from bridge.explain.steps import step_table
 
 from bridge.paths import PROJECT_ROOT as ROOT
-MARKER = re.compile(r"#\s*rosetta:\s*(?P<net>[\w-]+)\s+(?P<key>\w+)(?:\s+(?P<tag>\w+))?\s*$")
-
-NETWORKS = {
-    # network key in the markers: (network in bridge/explain/steps.py, Python file, R file, heading)
-    "bias-net": ("bias_net", "python_impl/bias_net.py", "r_impl/R/bias_net.R",
-                 'bias-net: "Steps involved in Neural Network methodology" (steps 2-11)'),
-    "detail": ("detail", "python_impl/detail.py", "r_impl/R/detail.R",
-               'detail-toy and detail-moons: "Understanding the implementation of Neural Networks from scratch '
-               'in detail" (steps 1-16)'),
-}
-HELPERS = {
-    # helper key: (where it goes: before or after the steps, formula)
-    "sigmoid": ("before", "sigmoid(x) = 1 / (1 + exp(-x))"),
-    "normalise": ("before", "X = (X - min X) / max(X - min X), then one sample per column"),
-    "predict": ("after", "the forward pass alone, on new data, with the trained weights"),
-}
-TAGS = {"article": "the article's script"}
+MARKER = re.compile(r"#\s*rosetta:\s*(?P<net>[\w-]+)\s+(?P<key>\w+)(?:\s+(?P<tag>[\w-]+))?\s*$")
 
 
 @dataclass
@@ -46,11 +36,12 @@ class Snippet:
     network: str
     key: str
     tag: str
-    path: str  # relative to the project root
+    path: str  # as shown: relative to the project root, or to the twin's folder outside the project
     line: int  # 1-based, the marked line
     function: str
     code: list  # the statement's physical lines, comments removed, indentation kept
     target: str = None  # the name it assigns, if it assigns one
+    about: str = ""  # Python: the enclosing function's docstring line, or its first comment
 
     @property
     def text(self):
@@ -65,12 +56,12 @@ class Snippet:
 
 # -- reading the markers ------------------------------------------------------------------------
 
-def _python_comment_columns(source):
-    """{line: column where its comment starts} for every Python line with a comment."""
+def _python_comments(source):
+    """{line: (column where its comment starts, the comment's text)} for every Python line with one."""
     out = {}
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.COMMENT:
-            out[tok.start[0]] = tok.start[1]
+            out[tok.start[0]] = (tok.start[1], tok.string.lstrip("#").strip())
     return out
 
 
@@ -109,8 +100,8 @@ def _r_statement(lines, start):
 
 
 def _python_functions(tree):
-    """(first line, last line, name) of every function, innermost last when sorted by start."""
-    return sorted((n.lineno, n.end_lineno, n.name) for n in ast.walk(tree)
+    """(first line, last line, name, docstring) of every function, innermost last when sorted by start."""
+    return sorted((n.lineno, n.end_lineno, n.name, ast.get_docstring(n) or "") for n in ast.walk(tree)
                   if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
@@ -118,8 +109,21 @@ def _python_statements(tree):
     return {n.lineno: n.end_lineno for n in ast.walk(tree) if isinstance(n, ast.stmt)}
 
 
-def read_snippets(path, root=ROOT):
-    """Every marked statement of one source file."""
+
+
+def _about(first, last, doc, comments, marked):
+    """What a Python function computes: its docstring's first line, else its first comment."""
+    if doc:
+        return doc.strip().splitlines()[0].strip()
+    for line in range(first, last + 1):
+        if line in comments and line != marked and not MARKER.search("#" + comments[line][1]):
+            return comments[line][1]
+    return ""
+
+
+def read_snippets(path, root=ROOT, shown=None):
+    """Every marked statement of one source file (``path`` relative to ``root``, or absolute);
+    ``shown`` is the path the snippets report (default: ``path``)."""
     full = os.path.join(root, path)
     with open(full, encoding="utf-8") as fh:
         source = fh.read()
@@ -127,7 +131,7 @@ def read_snippets(path, root=ROOT):
     out = []
     if path.endswith(".py"):
         tree = ast.parse(source)
-        comments = _python_comment_columns(source)
+        comments = _python_comments(source)
         statements = _python_statements(tree)
         functions = _python_functions(tree)
     for k, line in enumerate(lines):
@@ -135,22 +139,65 @@ def read_snippets(path, root=ROOT):
         if not m:
             continue
         number = k + 1
+        about = ""
         if path.endswith(".py"):
             end = statements.get(number)
             if end is None:
-                raise CrossverifyError(f"{path}:{number}: the rosetta marker is not on the first line of a statement.")
-            code = [lines[i - 1][:comments.get(i, len(lines[i - 1]))].rstrip() for i in range(number, end + 1)]
-            inside = [name for first, last, name in functions if first <= number <= last]
-            function = inside[-1] if inside else ""
+                raise CrossverifyError(f"{shown or path}:{number}: the rosetta marker is not on the first line of a "
+                                       f"statement.")
+            code = [lines[i - 1][:comments.get(i, (len(lines[i - 1]),))[0]].rstrip() for i in range(number, end + 1)]
+            inside = [f for f in functions if f[0] <= number <= f[1]]
+            function = inside[-1][2] if inside else ""
+            if inside:
+                about = _about(inside[-1][0], inside[-1][1], inside[-1][3], comments, number)
             target = re.match(r"\s*(\w+)\s*=[^=]", code[0])
         else:
             code = [_r_code_part(lines[i]) for i in _r_statement(lines, k)]
             heads = [re.match(r"^([\w.]+)\s*<-\s*function\b", lines[i]) for i in range(k, -1, -1)]
             function = next((h.group(1) for h in heads if h), "")
             target = re.match(r"\s*(\w+)\s*<-", code[0])
-        out.append(Snippet(m.group("net"), m.group("key"), m.group("tag") or "", path, number, function, code,
-                           target.group(1) if target else None))
+        out.append(Snippet(m.group("net"), m.group("key"), m.group("tag") or "", shown or path, number, function,
+                           code, target.group(1) if target else None, about))
     return out
+
+
+# -- a twin's source files ------------------------------------------------------------------------
+
+Source = namedtuple("Source", "shown full inside")  # inside: part of the project, read under ``root``
+
+
+def _source(twin, full):
+    """A source file as the page shows it: from the project root, or from the twin's own folder."""
+    full, root = os.path.abspath(full), os.path.abspath(ROOT)
+    if full.startswith(root + os.sep):
+        return Source(os.path.relpath(full, root), full, True)
+    return Source(os.path.relpath(full, twin.base_dir) if twin.base_dir else full, full, False)
+
+
+def _python_callables(twin):
+    """The Python functions the declaration names: epoch, start, predict, preprocessing."""
+    targets = [(twin.python, "python"), (twin.python_start, "python_start"), (twin.python_predict, "python_predict")]
+    targets += [(p.python, "preprocessing") for p in twin.preprocessing.values()]
+    return [fn for fn in (twin.resolve(t, what) for t, what in targets) if fn is not None]
+
+
+def _sources(twin):
+    """(Python sources, R sources): the modules of the Python functions the declaration names
+    (found with inspect), and its declared R files."""
+    python = dict.fromkeys(_source(twin, inspect.getsourcefile(inspect.unwrap(fn))) for fn in _python_callables(twin))
+    return tuple(python), tuple(dict.fromkeys(_source(twin, f) for f in twin.r_files))
+
+
+def source_files(twin):
+    """(Python files, R files) of ``twin`` as the page shows them."""
+    python, r = _sources(twin)
+    return tuple(s.shown for s in python), tuple(s.shown for s in r)
+
+
+def _read(source, root):
+    if source.inside:
+        return read_snippets(source.shown, root)
+    return read_snippets(source.full, shown=source.shown)
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -164,13 +211,25 @@ class Row:
     formula: str
     python: list = field(default_factory=list)
     r: list = field(default_factory=list)
-    r_alternatives: list = field(default_factory=list)  # (tag, Snippet)
+    r_alternatives: list = field(default_factory=list)  # (variant, Snippet): lines one variant alone runs
+
+
+# one twin's part of the page: its marker key, heading, files as shown (Python, R) and rows
+Section = namedtuple("Section", "key heading python_paths r_paths rows")
 
 
 @dataclass
 class Rosetta:
-    sections: list  # (network key, heading, python path, r path, [Row])
+    sections: list  # [Section]
     problems: list  # what is missing or unmatched: every one fails the rosetta test
+    twins: list = field(default_factory=list)
+    pitfalls: list = field(default_factory=list)  # (title, sentence, test)
+
+
+def shipped():
+    """The shipped twins, in the order of their folders."""
+    from bridge.twins.protocol import load_twin, shipped_twins
+    return [load_twin(path) for path in shipped_twins().values()]
 
 
 def _pick(snippets, name, alone):
@@ -179,123 +238,122 @@ def _pick(snippets, name, alone):
     return named or (list(snippets) if alone else [])
 
 
-def build(root=ROOT):
-    """The translation table from the markers in the source files, and any gaps in it."""
-    sections, problems = [], []
-    for net_key, (network, py_path, r_path, heading) in NETWORKS.items():
-        py = [s for s in read_snippets(py_path, root) if s.network == net_key]
-        r = [s for s in read_snippets(r_path, root) if s.network == net_key]
-        used = set()
-        rows = []
-        helpers = sorted({s.key for s in py + r if not s.key.isdigit()}, key=lambda k: list(HELPERS).index(k)
-                         if k in HELPERS else len(HELPERS))
-        for key in helpers:
-            if key not in HELPERS:
-                problems.append(f"{net_key}: marker key {key!r} is neither a step number nor one of {', '.join(HELPERS)}")
-        before = [k for k in helpers if HELPERS.get(k, ("after",))[0] == "before"]
-        after = [k for k in helpers if k in HELPERS and HELPERS[k][0] == "after"]
+def _holding(sources, snippets):
+    """The files that hold ``snippets`` (all of ``sources`` when none does), as shown."""
+    shown = [s.shown for s in sources]
+    held = [p for p in shown if any(s.path == p for s in snippets)]
+    return held or shown
 
-        def helper_row(key):
-            p = [s for s in py if s.key == key]
-            q = [s for s in r if s.key == key and not s.tag]
-            used.update(id(s) for s in p + q)
-            return Row(net_key, key, key, "", HELPERS[key][1], p, q)
 
-        rows += [helper_row(k) for k in before]
-        for number, _, items in step_table(network):
-            if number < (2 if network == "bias_net" else 1):
-                continue  # the inputs and the drawn weights: read from the fixture, no line computes them
-            sp = [s for s in py if s.key == str(number)]
-            sr = [s for s in r if s.key == str(number) and not s.tag]
-            alternatives = [s for s in r if s.key == str(number) and s.tag]
-            for name, formula in items:
-                alone = len(items) == 1
-                row = Row(net_key, str(number), str(number), name, formula, _pick(sp, name, alone),
-                          _pick(sr, name, alone), [(s.tag, s) for s in _pick(alternatives, name, alone)])
-                used.update(id(s) for s in row.python + row.r + [s for _, s in row.r_alternatives])
-                for side, snippets, path in (("Python", row.python, py_path), ("R", row.r, r_path)):
-                    if not snippets:
-                        problems.append(f"{net_key} step {number} ({name}): no {side} line is marked "
-                                        f"'# rosetta: {net_key} {number}' in {path}")
-                rows.append(row)
-        rows += [helper_row(k) for k in after]
-        for s in py + r:
-            if id(s) not in used and (s.key.isdigit() or s.key in HELPERS):
-                problems.append(f"{s.path}:{s.line}: '# rosetta: {s.network} {s.key}' matches no intermediate "
-                                f"of that step")
-        for row in rows:
-            if not row.name and (not row.python or not row.r):
-                problems.append(f"{net_key} {row.key}: marked in {'Python' if row.python else 'R'} only")
-        sections.append((net_key, heading, py_path, r_path, rows))
-    return Rosetta(sections, problems)
+def _steps(twin):
+    """(step number, [(intermediate, formula)]) in the order one epoch computes them."""
+    out = {}
+    for s in twin.steps:
+        out.setdefault(s.number, []).append((s.name, s.formula or s.name))
+    return list(out.items())
+
+
+def _helpers(twin, py, r):
+    """Marker keys that are not step numbers (helpers), in source order: (before the steps, after them).
+    A helper marked inside the twin's Python predict function goes after the steps."""
+    keys = list(dict.fromkeys(s.key for s in py + r if not s.key.isdigit()))
+    predict = twin.resolve(twin.python_predict, "python_predict")
+    name = getattr(predict, "__name__", None)
+    after = [k for k in keys if name and any(s.key == k and s.function == name for s in py)]
+    return [k for k in keys if k not in after], after
+
+
+def _helper_formula(twin, key, py):
+    """A helper's formula: the preprocessing's description, else what its Python function says it computes."""
+    step = twin.preprocessing.get(key)
+    if step is not None and step.description:
+        return step.description
+    return next((s.about for s in py if s.key == key and s.about), "")
+
+
+def _section(twin, root, problems):
+    key = twin.rosetta_key
+    py_sources, r_sources = _sources(twin)
+    py = [s for src in py_sources for s in _read(src, root) if s.network == key]
+    r = [s for src in r_sources for s in _read(src, root) if s.network == key]
+    py_paths, r_paths = _holding(py_sources, py), _holding(r_sources, r)
+    for s in py + r:
+        if s.tag and s.tag not in twin.variants:
+            problems.append(f"{s.path}:{s.line}: '# rosetta: {key} {s.key} {s.tag}': {s.tag!r} is not a variant of "
+                            f"{twin.name} ({', '.join(twin.variants)})")
+    used = set()
+
+    def helper_row(k):
+        p = [s for s in py if s.key == k]
+        q = [s for s in r if s.key == k and not s.tag]
+        used.update(id(s) for s in p + q)
+        return Row(key, k, k, "", _helper_formula(twin, k, py), p, q)
+
+    before, after = _helpers(twin, py, r)
+    rows = [helper_row(k) for k in before]
+    for number, items in _steps(twin):
+        sp = [s for s in py if s.key == str(number)]
+        sr = [s for s in r if s.key == str(number) and not s.tag]
+        alternatives = [s for s in r if s.key == str(number) and s.tag]
+        for name, formula in items:
+            alone = len(items) == 1
+            row = Row(key, str(number), str(number), name, formula, _pick(sp, name, alone),
+                      _pick(sr, name, alone), [(s.tag, s) for s in _pick(alternatives, name, alone)])
+            used.update(id(s) for s in row.python + row.r + [s for _, s in row.r_alternatives])
+            for side, snippets, paths in (("Python", row.python, py_paths), ("R", row.r, r_paths)):
+                if not snippets:
+                    problems.append(f"{key} step {number} ({name}): no {side} line is marked "
+                                    f"'# rosetta: {key} {number}' in {', '.join(paths)}")
+            rows.append(row)
+    rows += [helper_row(k) for k in after]
+    for s in py + r:
+        if id(s) not in used and s.key.isdigit():
+            problems.append(f"{s.path}:{s.line}: '# rosetta: {s.network} {s.key}' matches no intermediate "
+                            f"of that step")
+    for row in rows:
+        if not row.name and (not row.python or not row.r):
+            problems.append(f"{key} {row.key}: marked in {'Python' if row.python else 'R'} only")
+    numbers = [s.number for s in twin.steps]
+    heading = (f"{key}: {twin.title or twin.name}" + (f', from "{twin.section}"' if twin.section else "")
+               + f" (steps {min(numbers)}-{max(numbers)})")
+    return Section(key, heading, tuple(py_paths), tuple(r_paths), rows)
+
+
+def build(twins=None, root=ROOT):
+    """The translation table of ``twins`` (default: the shipped ones) from the markers in their source
+    files, read under ``root`` for the files of the project; its gaps; the twins' pitfalls."""
+    twins = list(twins) if twins is not None else shipped()
+    problems = []
+    sections = [_section(twin, root, problems) for twin in twins]
+    return Rosetta(sections, problems, twins, pitfalls(twins))
 
 
 # -- the pitfalls -------------------------------------------------------------------------------
 
-PITFALLS = (
-    ("`%*%` versus `*` and `np.dot`",
-     "R's `*` multiplies element by element, as numpy's `*` does, and the matrix product is `%*%` in R where "
-     "numpy writes `np.dot` (or `@`): `X %*% wh` translates `np.dot(X, wh)`, while `E * slope_output_layer` "
-     "stays `*`.",
-     "tests/test_rosetta.py::test_r_star_is_elementwise_like_numpy_star_and_percent_star_percent_is_np_dot"),
-    ("`t()` versus `.T`",
-     "numpy's transpose is the attribute `.T`, R's the function `t()`; drop it from step 10 and R still "
-     "multiplies without complaint, because the bias network's activations are 3x3, but computes another "
-     "matrix.",
-     "tests/test_rosetta.py::test_t_is_dot_T_and_dropping_it_from_step_10_still_conforms_but_changes_wout"),
-    ("`matrix(..., byrow=)` fill order",
-     "R's `matrix(v, nrow = n)` fills column by column unless `byrow = TRUE`, where numpy's `reshape` fills row "
-     "by row, so the article's `matrix(rep(bias_in, 3), nrow = 3, byrow = FALSE)` puts `bias_in[i]` all along "
-     "row i.",
-     "tests/test_rosetta.py::test_matrix_fills_by_column_unless_byrow_as_the_model_of_r_predicts"),
-    ("R recycling versus numpy broadcasting (the bias matrices)",
-     "numpy broadcasts the 1x3 bias row over the samples (one bias per neuron), while the article's R builds "
-     "one bias per sample and recycles `rowSums` down the columns, so the two scripts part at epoch 0, step 2, "
-     "exactly where the model of R's recycling says.",
-     "tests/test_bias_net.py::test_article_layouts_part_at_epoch0_step2_with_the_predicted_values"),
-    ("`rowSums`/`colSums` versus `sum(axis=)` orientation",
-     "`colSums(d)` is `d.sum(axis=0)`, one sum per column (per neuron), and `rowSums(d)` is `d.sum(axis=1)`, one "
-     "per row (per sample); the article's prose calls its Python's `axis=0` sum \"row-wise\".",
-     "tests/test_kernels.py::test_exact_sums_are_r_colsums_and_rowsums"),
-    ("the rpy2 row/column-major conversion",
-     "numpy lays a matrix out row by row and R column by column, so a numpy array sent as "
-     "`FloatVector(a.ravel())` with a `dim` arrives transposed-filled; the bridge sends `a.ravel(order=\"F\")` "
-     "and reads back with `order=\"F\"` (bridge/session/rsession.py).",
-     "tests/test_rosetta.py::test_rpy2_conversion_keeps_indices_only_when_it_sends_column_major"),
-    ("R's decimal parser versus Python's",
-     "R 4.2.2 reads the decimal `37319.23331802752` as `0x1.238e777575e38p+15`, one ulp below Python's "
-     "`0x1.238e777575e39p+15`, and reads the hex spelling `0x1p-1074` of the smallest subnormal as 0; the "
-     "fixtures store `float.hex()` text, which both read exactly (fixtures/README.md).",
-     "tests/test_rosetta.py::test_r_reads_a_decimal_one_ulp_off_and_the_smallest_subnormal_hex_as_zero"),
-    ("random streams do not cross languages",
-     "`set.seed(42); runif(3)` and `np.random.seed(42); np.random.uniform(size=3)` draw different numbers, and "
-     "the article's R draws `wh` with `rnorm` where its Python draws uniforms; both sides read the fixture's "
-     "weights instead.",
-     "tests/test_rosetta.py::test_seed_42_draws_different_numbers_in_r_and_numpy"),
-    ("long-double `mean` and `colSums`",
-     "R's `mean`, `colSums` and `rowSums` accumulate in long double (`mean` adds a correction pass), so "
-     "`mean(c(1e16, 1, -1e16))` is 0.3336588541666667 in R and 0.0 with `np.mean`; the exact kernels accumulate "
-     "as R does.",
-     "tests/test_rosetta.py::test_r_mean_and_colsums_accumulate_in_long_double_and_numpy_does_not"),
-    ("SIMD `exp` versus libm",
-     "numpy's `exp` (SIMD on this AVX-512 machine) differs from the C library's `exp`, which R calls, in about "
-     "4.6% of inputs, by one ulp; the exact kernels take libm's through numexpr.",
-     "tests/test_rosetta.py::test_numpy_exp_differs_from_libm_exp_in_a_few_percent_of_inputs"),
-    ("1-based versus 0-based indexing",
-     "R counts from 1 and numpy from 0: R's `bh[1, ]` is numpy's `bh[0]`, and R's `for (i in 1:epoch)` calls "
-     "the article's epoch 0 `i = 1`, so the bridge asks R to record epoch e as `e + 1`.",
-     "tests/test_rosetta.py::test_r_loop_index_i_is_the_article_epoch_i_minus_1"),
-    ("biases that belong to training rows",
-     "the article's R model keeps one hidden bias per training sample (`bh` is 3x3), so it cannot score a "
-     "fourth sample (`non-conformable arrays`), where per-neuron biases laid out for 4 rows match Python.",
-     "tests/test_predict.py::test_article_r_model_cannot_score_a_fourth_sample_and_r_says_why"),
-)
+def pitfalls(twins=None):
+    """The translation pitfalls ``twins`` declare (default: the shipped ones), as (title, sentence, test);
+    a sentence given as a callable (a fact measured on this machine) is computed now."""
+    twins = list(twins) if twins is not None else shipped()
+    out, seen = [], set()
+    for twin in twins:
+        for title, sentence, test in twin.pitfalls:
+            if title not in seen:
+                seen.add(title)
+                out.append((title, sentence() if callable(sentence) else sentence, test))
+    return out
 
 
-def pitfall_test(reference):
-    """The test function a pitfall names (``tests/test_x.py::test_y``), imported; None when missing."""
-    import importlib
+def pitfall_test(reference, twins=None):
+    """The test function a pitfall names (``tests/test_x.py::test_y``, from a twin's folder or the
+    project root), imported; None when missing."""
     path, _, name = reference.partition("::")
+    for twin in list(twins or ()):
+        full = twin.path(path)
+        if twin.base_dir and os.path.isfile(full):
+            spec = importlib.util.spec_from_file_location(f"crossverify_pitfall_{abs(hash(full))}", full)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return getattr(module, name, None)
     module = importlib.import_module(path[:-3].replace("/", "."))
     return getattr(module, name, None)
 
@@ -304,84 +362,139 @@ def pitfall_test(reference):
 
 @dataclass
 class PredictionDemo:
-    article: object  # bridge.explain.steps.Prediction
-    corrected: object
+    twin: object
+    scenario: str
     epochs: int
+    python_predict: str  # the Python predict function's name
+    python_file: str  # its file, as the page shows it
+    predictions: list  # [(variant, bridge.explain.steps.Prediction)]
 
 
-def prediction_demo(session, fixtures_dir=None, kernels="exact"):
-    """R's bias_net_predict on a fourth sample, with the article's trained state and with the corrected one."""
-    from python_impl import bias_net
+def _manifest_twin(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return manifest.get("twin", manifest.get("network")) if isinstance(manifest, dict) else None
 
+
+def twin_scenarios(twin, fixtures_dir=None):
+    """The scenarios of ``twin`` in ``fixtures_dir`` (default: the twin's own scenarios/ folder, else the
+    shipped fixtures), loaded and validated."""
+    from bridge.paths import SHIPPED_FIXTURES
+    from bridge.twins.scenarios import list_scenarios, load_scenario
+
+    folder = fixtures_dir
+    if folder is None:
+        own = os.path.join(twin.base_dir or "", "scenarios")
+        folder = own if twin.base_dir and os.path.isdir(own) else SHIPPED_FIXTURES
+    if not os.path.isdir(folder):
+        return []
+    names = [n for n in list_scenarios(folder)
+             if _manifest_twin(os.path.join(folder, n, "manifest.json")) == twin.name]
+    return [load_scenario(n, folder, twin) for n in names]
+
+
+def _cost(scenario):
+    return scenario.epochs * sum(v.size for v in scenario.data.values())
+
+
+def prediction_demo(session, twins=None, fixtures_dir=None, kernels="exact"):
+    """For each twin with predict functions: its cheapest scenario trained in full, then the new data of
+    its new_data hook scored by Python and by R's every variant. [PredictionDemo]."""
+    from bridge.explain.steps import prediction
     from bridge.twins.runner import network_for
-    from bridge.twins.scenarios import load_scenario
-    from bridge.explain.steps import bias_net_prediction
 
-    scenario = load_scenario("bias-net", fixtures_dir)
-    net = network_for(scenario)
-    py = net.python(kernels, scenario.epochs)
-    last = scenario.epochs - 1
-    py_state = {w: py.at(last, w) for w in bias_net.WEIGHTS}
-    out = {}
-    for variant in ("article", "corrected"):
-        r = net.r(session, variant, scenario.epochs)
-        out[variant] = bias_net_prediction(session, net, py_state, {w: r.at(last, w) for w in bias_net.WEIGHTS},
-                                           variant, kernels)
-    return PredictionDemo(out["article"], out["corrected"], scenario.epochs)
+    demos = []
+    for twin in (list(twins) if twins is not None else shipped()):
+        predict = twin.resolve(twin.python_predict, "python_predict")
+        scenarios = twin_scenarios(twin, fixtures_dir)
+        if predict is None or not twin.r.predict or not scenarios:
+            continue
+        scenario = min(scenarios, key=_cost)
+        net = network_for(scenario)
+        last = scenario.epochs - 1
+        py = net.python(kernels, scenario.epochs, record=[last])
+        py_state = {w: py.at(last, w) for w in twin.state}
+        shown = _source(twin, inspect.getsourcefile(inspect.unwrap(predict))).shown
+        demo = PredictionDemo(twin, scenario.name, scenario.epochs, predict.__name__, shown, [])
+        for variant in twin.variants:
+            r = net.r(session, variant, scenario.epochs, record=[last])
+            demo.predictions.append((variant, prediction(session, net, py_state, {w: r.at(last, w) for w in twin.state},
+                                                         variant, kernels)))
+        demos.append(demo)
+    return demos
 
 
 # -- output -------------------------------------------------------------------------------------------
 
-INTRO = ("Each row: the step's formula as the article writes it, the Python line and the R line that compute it, "
-         "extracted from the source files by their `# rosetta: <network> <step>` marker comments "
+INTRO = ("Each row: the step's formula as the twin's declaration writes it, the Python line and the R line that "
+         "compute it, extracted from the source files by their `# rosetta: <key> <step>` marker comments "
          "(`crossverify rosetta` regenerates this page). In the Python lines `xp` is the array namespace: "
          "plain numpy (`np.dot`, `np.exp`, `np.sum(..., keepdims=True)`) with float kernels, R's arithmetic "
          "in numpy with exact kernels (python_impl/kernels.py).")
+TITLE = "Rosetta: numpy line by R line"
 
 
 def _md_code(text):
     return "`" + text.replace("|", "\\|") + "`"
 
 
+def _variant_label(tag):
+    return f"variant `{tag}` alone"
+
+
 def _md_cell(snippets, alternatives=()):
     parts = [f"{_md_code(s.text)} ({s.function})" for s in snippets]
-    parts += [f"{TAGS.get(tag, tag)}: {_md_code(s.text)}" for tag, s in alternatives]
+    parts += [f"{_variant_label(tag)}: {_md_code(s.text)}" for tag, s in alternatives]
     return "<br>".join(parts) or "(missing)"
 
 
-def _demo_lines(demo):
-    a, c = demo.article, demo.corrected
-    rows = len(a.inputs)
-    return [
-        f"The bias network after its {demo.epochs} training epochs, asked to score the three training rows and a "
-        f"fourth, new one ({', '.join('[' + ' '.join(f'{v:g}' for v in row) + ']' for row in a.inputs)}):",
-        "",
-        f"* Python (`bias_net.predict`) scores all {rows}: "
-        f"{', '.join(f'{v:.8f}' for v in a.python.ravel())}.",
-        f"* R, variant `article`, `{a.r_code.split('  #')[0]}`: "
-        + (f"R says `{a.r_error.split(': ', 1)[-1]}`. " if a.r_error else "R scores them. ") + a.note,
-        f"* R, variant `corrected`, `{c.r_code}`: "
-        f"{', '.join(f'{v:.8f}' for v in c.r.ravel())}. {c.note}",
-    ]
+def _matrix_text(m):
+    return ", ".join("[" + " ".join(f"{v:g}" for v in row) + "]" for row in m)
 
 
-def render_markdown(rosetta, demo=None):
-    out = ["# Rosetta: the article's networks, numpy line by R line", "", INTRO, ""]
-    for net_key, heading, py_path, r_path, rows in rosetta.sections:
-        out += [f"## {heading}", "", f"Python: `{py_path}`; R: `{r_path}`.", "",
+def _demo_parts(demo):
+    """(heading, introduction, [bullet]) of one twin's demonstration, in markdown."""
+    first = demo.predictions[0][1]
+    twin = demo.twin
+    heading = f"{twin.title or twin.name}: scenario `{demo.scenario}`"
+    inputs = "; ".join(f"`{name}`, {m.shape[0]}x{m.shape[1]}: {_matrix_text(m)}" for name, m in first.data.items())
+    intro = (f"After its {demo.epochs} training epochs, asked to score "
+             f"{first.description or 'new data'} ({inputs}):")
+    bullets = [f"Python (`{demo.python_predict}` in `{demo.python_file}`) scores them: {', '.join(f'{v:.8f}' for v in first.python.ravel())}."]
+    for variant, pred in demo.predictions:
+        code = pred.r_code.split("  #")[0]
+        if pred.r_error:
+            said = f"R says `{pred.r_error.split(': ', 1)[-1]}`. "
+        else:
+            said = f"{', '.join(f'{v:.8f}' for v in pred.r.ravel())}. "
+        bullets.append(f"R, variant `{variant}`, `{code}`: {said}{pred.note}")
+    return heading, intro, bullets
+
+
+def render_markdown(rosetta, demos=None):
+    out = [f"# {TITLE}", "", INTRO, ""]
+    for key, heading, py_paths, r_paths, rows in rosetta.sections:
+        out += [f"## {heading}", "",
+                f"Python: {', '.join(f'`{p}`' for p in py_paths)}; R: {', '.join(f'`{p}`' for p in r_paths)}.", "",
                 "| step | formula | Python | R |", "| --- | --- | --- | --- |"]
         for row in rows:
             formula = _md_code(row.formula) if "=" in row.formula else row.formula
             out.append(f"| {row.label} | {formula} | {_md_cell(row.python)} | "
                        f"{_md_cell(row.r, row.r_alternatives)} |")
         out.append("")
-    out += ["## Prediction on new data", ""]
-    if demo is not None:
-        out += _demo_lines(demo) + [""]
-    out += ["## Pitfalls this project hit", ""]
-    for title, sentence, test in PITFALLS:
-        out.append(f"* **{title}**: {sentence} Demonstrated by `{test}`.")
-    return "\n".join(out) + "\n"
+    if demos:
+        out += ["## Prediction on new data", ""]
+        for demo in demos:
+            heading, intro, bullets = _demo_parts(demo)
+            out += [f"### {heading}", "", intro, ""] + [f"* {b}" for b in bullets] + [""]
+    if rosetta.pitfalls:
+        out += ["## Pitfalls this project hit", ""]
+        for title, sentence, test in rosetta.pitfalls:
+            out.append(f"* **{title}**: {sentence} Demonstrated by `{test}`.")
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _html_code(text):
@@ -402,35 +515,40 @@ font-size:90%;background:#f6f6f6;padding:0 2px}td.step{white-space:nowrap}.fn{co
 .alt{color:#555;font-size:90%}"""
 
 
-def render_html(rosetta, demo=None):
+def _html_cell(snippets):
+    return "<br>".join(f'{_html_code(s.text)} <span class="fn">{html.escape(s.function)}</span>'
+                       for s in snippets) or "(missing)"
+
+
+def render_html(rosetta, demos=None):
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>Rosetta: numpy line by R line</title>", f"<style>{STYLE}</style></head><body>",
-           "<h1>Rosetta: the article's networks, numpy line by R line</h1>", f"<p>{_inline(INTRO)}</p>"]
-    for net_key, heading, py_path, r_path, rows in rosetta.sections:
+           f"<title>{html.escape(TITLE)}</title>", f"<style>{STYLE}</style></head><body>",
+           f"<h1>{html.escape(TITLE)}</h1>", f"<p>{_inline(INTRO)}</p>"]
+    for key, heading, py_paths, r_paths, rows in rosetta.sections:
         out += [f"<h2>{html.escape(heading)}</h2>",
-                f"<p>Python: {_html_code(py_path)}; R: {_html_code(r_path)}.</p>",
+                f"<p>Python: {', '.join(map(_html_code, py_paths))}; R: {', '.join(map(_html_code, r_paths))}.</p>",
                 "<table><tr><th>step</th><th>formula</th><th>Python</th><th>R</th></tr>"]
         for row in rows:
-            py = "<br>".join(f'{_html_code(s.text)} <span class="fn">{html.escape(s.function)}</span>'
-                             for s in row.python) or "(missing)"
-            r = "<br>".join(f'{_html_code(s.text)} <span class="fn">{html.escape(s.function)}</span>'
-                            for s in row.r) or "(missing)"
-            r += "".join(f'<br><span class="alt">{html.escape(TAGS.get(tag, tag))}: {_html_code(s.text)}</span>'
-                         for tag, s in row.r_alternatives)
+            r = _html_cell(row.r) + "".join(
+                f'<br><span class="alt">{_inline(_variant_label(tag))}: {_html_code(s.text)}</span>'
+                for tag, s in row.r_alternatives)
             formula = _html_code(row.formula) if "=" in row.formula else html.escape(row.formula)
             out.append(f'<tr><td class="step">{html.escape(row.label)}</td><td>{formula}</td>'
-                       f"<td>{py}</td><td>{r}</td></tr>")
+                       f"<td>{_html_cell(row.python)}</td><td>{r}</td></tr>")
         out.append("</table>")
-    out.append("<h2>Prediction on new data</h2>")
-    if demo is not None:
-        lines = _demo_lines(demo)
-        out.append(f"<p>{_inline(lines[0])}</p><ul>")
-        out += [f"<li>{_inline(line[2:])}</li>" for line in lines[2:]]
+    if demos:
+        out.append("<h2>Prediction on new data</h2>")
+        for demo in demos:
+            heading, intro, bullets = _demo_parts(demo)
+            out += [f"<h3>{_inline(heading)}</h3>", f"<p>{_inline(intro)}</p><ul>"]
+            out += [f"<li>{_inline(b)}</li>" for b in bullets]
+            out.append("</ul>")
+    if rosetta.pitfalls:
+        out.append("<h2>Pitfalls this project hit</h2><ul>")
+        for title, sentence, test in rosetta.pitfalls:
+            out.append(f"<li><b>{_inline(title)}</b>: {_inline(sentence)} Demonstrated by {_html_code(test)}.</li>")
         out.append("</ul>")
-    out.append("<h2>Pitfalls this project hit</h2><ul>")
-    for title, sentence, test in PITFALLS:
-        out.append(f"<li><b>{_inline(title)}</b>: {_inline(sentence)} Demonstrated by {_html_code(test)}.</li>")
-    out.append("</ul></body></html>")
+    out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 

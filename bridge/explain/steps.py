@@ -1,138 +1,70 @@
-"""The article's spreadsheet walk-through, computed: "Visualization of steps for Neural Network
-methodology" (steps 0-11 of the bias network), and the detail section's chain-rule steps 1-16
-("Understanding the implementation of Neural Networks from scratch in detail").
+"""A twin's iteration, step by step, Python beside R: the article's spreadsheet walk-through
+("Visualization of steps for Neural Network methodology") computed, for any twin.
 
-For one epoch, every step's name, its formula and its matrices from Python and from R side by
-side; a cell whose 64 bits differ from the other language's is marked. Prediction on new data
-(the article's readers asked for it) closes the walk-through: the bias network's R model keeps
-one bias per training row, so it cannot score a fourth sample unless the biases are per neuron.
+For one epoch of a scenario, every step's title, its formulas and its matrices from Python and
+from R side by side, read from the twin's declaration (bridge/twins/protocol.py: ``steps``,
+``titles``, ``inputs``, ``input_steps``); a cell whose 64 bits differ from the other language's is
+marked. A differing step gets a sentence on why: the twin's own ``explain_step`` hook when it has
+one (e.g. how R's recycling lays a matrix out), otherwise what the variant and kernels imply.
+Prediction on new data closes the walk-through when the twin declares predict functions; its
+``new_data`` hook chooses the new inputs and says why R may refuse them.
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from python_impl import bias_net, detail
 from python_impl.kernels import KERNELS, get_kernels
 
-from twins.bias_net import rmodel
 from bridge.errors import CrossverifyError, RCallError
+from bridge.explain import machine
+from bridge.twins.protocol import call_by_name
 from bridge.twins.runner import network_for
 from bridge.check.verify import check_name
 
 MARK = "*"
-DEFAULT_COLUMNS = 4  # wider matrices (the moons' 1000 samples) show this many columns
+DEFAULT_COLUMNS = 4  # wider matrices (a data set's 1000 samples) show this many columns
 
-KERNEL_TEXT = {
-    "exact": "exact: numpy arrays with R's arithmetic (products summed left to right as the reference BLAS "
-             "does, the C library's exp, long-double colSums/rowSums/mean)",
-    "float": "float: plain numpy as the article runs it (OpenBLAS dot, numpy's SIMD exp, pairwise sums)",
-}
+
+def kernel_text(kernels):
+    """What the Python kernels are; the float kernels' facts measured on this machine."""
+    if kernels == "exact":
+        return ("exact: numpy arrays with R's arithmetic (products summed left to right as the reference BLAS "
+                "does, the C library's exp, long-double colSums/rowSums/mean)")
+    blas = machine.numpy_blas()
+    return (f"float: plain numpy ({blas + ' ' if blas else ''}dot, numpy's exp "
+            f"({machine.exp_phrase()}), pairwise sums)")
+
+
+def float_reason():
+    blas = machine.numpy_blas()
+    return (f"float kernels: numpy's dot{' (' + blas + ')' if blas else ''}, its exp ({machine.exp_phrase()}) "
+            f"and its pairwise sums round differently from R's %*%, the C library's exp and long-double sums; "
+            f"`crossverify run` checks every such difference against its floating-point bound.")
+
 
 # -- the steps and their formulas -----------------------------------------------------------------
 
-BIAS_NET_TITLES = {
-    0: "Read input and output",
-    1: "Initialize weights and biases with random values",
-    2: "Calculate hidden layer input",
-    3: "Perform non-linear transformation on hidden linear input",
-    4: "Perform linear and non-linear transformation of hidden layer activation at output layer",
-    5: "Calculate gradient of Error (E) at output layer",
-    6: "Compute slope at output and hidden layer",
-    7: "Compute delta at output layer",
-    8: "Calculate Error at the hidden layer",
-    9: "Compute delta at hidden layer",
-    10: "Update weight at both output and hidden layer",
-    11: "Update biases at both output and hidden layer",
-}
-
-# the article's formulas ("Steps involved in Neural Network methodology"); step 7 without the
-# spreadsheet's stray "*lr", which neither script multiplies by
-BIAS_NET_FORMULAS = {
-    "X": "X = input matrix, one sample per row",
-    "y": "y = output matrix",
-    "wh": "wh = weight matrix to the hidden layer",
-    "bh": "bh = bias matrix to the hidden layer",
-    "wout": "wout = weight matrix to the output layer",
-    "bout": "bout = bias matrix to the output layer",
-    "hidden_layer_input": "hidden_layer_input = matrix_dot_product(X, wh) + bh",
-    "hiddenlayer_activations": "hiddenlayer_activations = sigmoid(hidden_layer_input)",
-    "output_layer_input": "output_layer_input = matrix_dot_product(hiddenlayer_activations, wout) + bout",
-    "output": "output = sigmoid(output_layer_input)",
-    "E": "E = y - output",
-    "slope_output_layer": "slope_output_layer = derivatives_sigmoid(output)",
-    "slope_hidden_layer": "slope_hidden_layer = derivatives_sigmoid(hiddenlayer_activations)",
-    "d_output": "d_output = E * slope_output_layer",
-    "Error_at_hidden_layer": "Error_at_hidden_layer = matrix_dot_product(d_output, wout.Transpose)",
-    "d_hiddenlayer": "d_hiddenlayer = Error_at_hidden_layer * slope_hidden_layer",
-    "wout@update": "wout = wout + matrix_dot_product(hiddenlayer_activations.Transpose, d_output) * learning_rate",
-    "wh@update": "wh = wh + matrix_dot_product(X.Transpose, d_hiddenlayer) * learning_rate",
-    "bout@update": "bout = bout + sum(d_output, axis=0) * learning_rate",
-    "bh@update": "bh = bh + sum(d_hiddenlayer, axis=0) * learning_rate",
-}
-
-DETAIL_TITLES = {
-    0: "Input, output and the weights the epoch starts from",
-    1: "Hidden layer linear transform Z1",
-    2: "Hidden layer activations h",
-    3: "Output layer linear transform Z2",
-    4: "Output Y",
-    5: "Squared error of each sample",
-    6: "Mean error of the epoch (the number the article prints)",
-    7: "Rate of change of error w.r.t. output",
-    8: "Rate of change of output w.r.t. Z2",
-    9: "Rate of change of Z2 w.r.t. weights between hidden and output layer",
-    10: "Error w.r.t. weights between hidden and output layer",
-    11: "Rate of change of Z2 w.r.t. hidden layer activations",
-    12: "Rate of change of hidden layer activations w.r.t. Z1",
-    13: "Rate of change of Z1 w.r.t. weights between input and hidden layer",
-    14: "Error w.r.t. weights between input and hidden layer",
-    15: "Gradient descent: weights between hidden and output layer",
-    16: "Gradient descent: weights between input and hidden layer",
-}
-
-DETAIL_FORMULAS = {
-    "X": "X = input, one sample per column",
-    "y": "y = output, one sample per column",
-    "weights_input_hidden": "W_i = weights between the input and the hidden layer",
-    "weights_hidden_output": "W_h = weights between the hidden and the output layer",
-    "hiddenLayer_linearTransform": "Z1 = W_i^T . X",
-    "hiddenLayer_activations": "h = sigmoid(Z1)",
-    "outputLayer_linearTransform": "Z2 = W_h^T . h",
-    "output": "Y = sigmoid(Z2)",
-    "error": "error = (y - Y)^2 / 2",
-    "mean_error": "mean_error = mean(error)",
-    "error_wrt_output": "dE/dY = -(y - Y)",
-    "output_wrt_outputLayer_LinearTransform": "dY/dZ2 = Y (1 - Y)",
-    "outputLayer_LinearTransform_wrt_weights_hidden_output": "dZ2/dW_h = h",
-    "error_wrt_weights_hidden_output": "dE/dW_h = h . (dE/dY * dY/dZ2)^T",
-    "outputLayer_LinearTransform_wrt_hiddenLayer_activations": "dZ2/dh = W_h",
-    "hiddenLayer_activations_wrt_hiddenLayer_linearTransform": "dh/dZ1 = h (1 - h)",
-    "hiddenLayer_linearTransform_wrt_weights_input_hidden": "dZ1/dW_i = X",
-    "error_wrt_weights_input_hidden": "dE/dW_i = X . (dh/dZ1 * (W_h . (dY/dZ2 * dE/dY)))^T",
-    "weights_hidden_output@update": "W_h = W_h - lr * dE/dW_h",
-    "weights_input_hidden@update": "W_i = W_i - lr * dE/dW_i",
-}
+def title_of(twin, number):
+    """A step's title: the declaration's ``titles``, else the title of the step's first intermediate."""
+    if number in twin.titles:
+        return twin.titles[number]
+    return next((s.title for s in twin.steps if s.number == number and s.title), "")
 
 
-def step_table(network):
-    """(step, title, [(intermediate, formula)]) for every step of ``network`` ("bias_net" or "detail"),
-    in the order one epoch computes them; step 0 (and the bias network's step 1) are the inputs."""
-    if network == "bias_net":
-        titles, formulas, steps, inputs = BIAS_NET_TITLES, BIAS_NET_FORMULAS, bias_net.STEPS, \
-            {0: ("X", "y"), 1: bias_net.WEIGHTS}
-        weights = bias_net.WEIGHTS
-    else:
-        titles, formulas, steps, inputs = DETAIL_TITLES, DETAIL_FORMULAS, detail.STEPS, \
-            {0: ("X", "y") + detail.WEIGHTS}
-        weights = detail.WEIGHTS
-    table = [(k, titles[k], [(n, formulas[n]) for n in names]) for k, names in inputs.items()]
-    for k, name in steps:
-        formula = formulas[f"{name}@update"] if name in weights else formulas[name]
-        if table[-1][0] == k:
-            table[-1][2].append((name, formula))
-        else:
-            table.append((k, titles[k], [(name, formula)]))
-    return table
+def input_steps(twin):
+    """{step: input names} as declared; by default every data matrix and state at step 0."""
+    return dict(twin.input_steps) or {0: tuple(twin.data) + tuple(twin.init)}
+
+
+def step_table(twin):
+    """(step, title, [(name, formula)]) for every step of ``twin`` in the order one epoch computes
+    them, the inputs' steps first (their "formula" is what the input is)."""
+    table = {}
+    for k, names in input_steps(twin).items():
+        table.setdefault(k, []).extend((n, twin.inputs.get(n, n)) for n in names)
+    for s in twin.steps:
+        table.setdefault(s.number, []).append((s.name, s.formula or s.name))
+    return [(k, title_of(twin, k), items) for k, items in table.items()]
 
 
 # -- one matrix, both languages -------------------------------------------------------------------
@@ -187,7 +119,7 @@ class StepView:
     title: str
     formulas: list
     pairs: list
-    note: str = ""
+    note: str = ""  # why the step's cells differ, or (when they do not) what the twin says about it
 
     @property
     def differs(self):
@@ -196,19 +128,25 @@ class StepView:
 
 @dataclass
 class Prediction:
-    inputs: np.ndarray
+    data: dict  # the new inputs by name
     python: np.ndarray
     r: np.ndarray = None
     r_error: str = ""
     r_code: str = ""
     note: str = ""
     pair: Pair = None
+    description: str = ""  # what the new inputs are
+    about: str = ""  # what predicting computes (the Python predict function's first docstring line)
+
+    @property
+    def inputs(self):
+        return next(iter(self.data.values()))
 
 
 @dataclass
 class Walkthrough:
     scenario: str
-    network: str
+    network: str  # the twin's name
     variant: str
     kernels: str
     epoch: int
@@ -226,197 +164,214 @@ class Walkthrough:
 
 # -- why the cells differ -------------------------------------------------------------------------
 
-def layout_sentence(n, h, layout):
-    """What R's ``matrix(rep(bias_in, n), nrow = n, byrow = ...)`` holds, from the model of R's fill order."""
-    if layout == "by-sample":
-        return (f"R's article script lays the drawn biases out with matrix(rep(bias_in, {n}), nrow = {n}, "
-                f"byrow = FALSE), which fills column by column, so bh[i, j] = bias_in[i]: one bias per sample "
-                f"(row i) where numpy adds bias_in[j] to neuron (column) j, and the two agree only where i = j.")
-    return (f"R lays the drawn biases out with matrix(rep(bias_in, {n}), nrow = {n}, byrow = TRUE), so "
-            f"bh[i, j] = bias_in[j]: every sample's row holds the per-neuron biases, the matrix numpy's "
-            f"broadcast of the 1x{h} row adds.")
-
-
-STEP11_NOTES = {
-    "rowSums": ("R's rowSums(d) gives one sum per sample, and R recycles those numbers down the columns of bh, "
-                "so bh[i, j] += lr * sum_k d[i, k] (the right gradient for one bias per sample), where Python "
-                "adds lr * sum_i d[i, j] to neuron j (sum(axis=0))."),
-    "colSums-by-sample": ("colSums(d) gives one sum per neuron, but spread the article's way (byrow = FALSE) row i "
-                          "gets neuron i's sum along the whole row: the commenter's fix, recycled."),
-}
-
-
-def explain(view, walk, first, net, r_trace):
-    """One sentence on why ``view``'s cells differ; ``first`` is the first step that differs."""
-    variant, kernels = walk.variant, walk.kernels
-    switches = rmodel.VARIANTS.get(variant) if walk.network == "bias_net" else None
-    reference = switches is None or variant == net.reference_variant
+def explain(view, walk, first, twin):
+    """The generic sentence on why ``view``'s cells differ; ``first`` is the first step that differs."""
+    reference = walk.variant == twin.reference
     if view is not first:
-        if not reference and view.number == 11 and walk.epoch == 0:
-            if switches["bias_sums"] == "rowSums":
-                return STEP11_NOTES["rowSums"]
-            if switches["bias_layout"] == "by-sample":
-                return STEP11_NOTES["colSums-by-sample"]
-        if reference and kernels == "float":
+        if reference and walk.kernels == "float":
             return f"rounding, as at step {first.number}: each step adds its own and carries the earlier ones."
         return f"carried from step {first.number}, where the two first part."
     if reference:
-        if kernels == "float":
-            return ("float kernels: numpy's OpenBLAS dot, SIMD exp and pairwise sums round differently from R's "
-                    "reference BLAS, libm exp and long-double sums; `crossverify run` checks every such "
-                    "difference against its floating-point bound.")
+        if walk.kernels == "float":
+            return float_reason()
         return ("unexpected: with exact kernels Python should equal R bit for bit here; "
                 "`crossverify run` names the first divergence.")
     if walk.epoch > 0:
-        return (f"the weights this epoch starts from already differ: variant {variant} parts from Python at "
-                f"epoch 0 (`crossverify steps --variant {variant} --epoch 0` shows where and why).")
-    if view.number == 2 and switches["bias_layout"] == "by-sample":
-        n, h = r_trace.start["bh"].shape[0], r_trace.init["bh"].shape[1]
-        model = rmodel.spread_bias(r_trace.init["bh"], n, "by-sample")
-        checked = (" twins/bias_net/rmodel.py's model of R's fill order predicts R's bh bit for bit."
-                   if np.array_equal(model.view(np.uint64), r_trace.start["bh"].view(np.uint64)) else
-                   " (R's bh does NOT match twins/bias_net/rmodel.py's model here.)")
-        return layout_sentence(n, h, "by-sample") + checked
-    if view.number == 11 and switches["bias_sums"] == "rowSums":
-        return STEP11_NOTES["rowSums"]
-    if view.number == 11 and switches["bias_layout"] == "by-sample":
-        return STEP11_NOTES["colSums-by-sample"]
-    return f"variant {variant} first parts from Python here."
+        return (f"the state this epoch starts from already differs: variant {walk.variant} parts from Python "
+                f"earlier (`crossverify steps --scenario {walk.scenario} --variant {walk.variant} --epoch 0` "
+                f"shows where and why).")
+    description = twin.variants[walk.variant].description
+    return f"variant {walk.variant} first parts from Python here" + (f" ({description})" if description else "") + "."
+
+
+def _notes(walk, twin, py, r, scenario):
+    """Each step's note: the twin's explain_step hook first, else the generic reason for differing cells."""
+    hook = twin.resolve(twin.explain_step, "explain_step")
+    first = next((s for s in walk.steps if s.differs), None)
+    for view in walk.steps:
+        text = None
+        if hook is not None:
+            text = call_by_name(hook, {
+                "view": view, "first": first, "walk": walk, "epoch": walk.epoch, "variant": walk.variant,
+                "kernels": walk.kernels, "r_trace": r, "python_trace": py, "scenario": scenario,
+            }, f"{twin.name!r} explain_step")
+        view.note = text or (explain(view, walk, first, twin) if view.differs else "")
 
 
 # -- building the walk-through --------------------------------------------------------------------
 
-def _traces(session, net, variant, kernels, epoch):
-    py = net.python(kernels, epoch + 1, record=[epoch])
-    r = net.r(session, variant, epoch + 1, record=[epoch])
-    return py, r
+# how a step uses an input it reads directly, from the operation the traced expression applies
+USE = {"add": "as added", "sub": "as subtracted", "mul": "as multiplied", "dot": "as multiplied", "div": "as divided"}
 
 
-def _bias_net_steps(walk, net, py, r, r_X):
-    e = walk.epoch
-    n = net.X.shape[0]
-    table = step_table("bias_net")
-    py_before = py.state_before(e, bias_net.WEIGHTS)
-    r_before = r.state_before(e, bias_net.WEIGHTS)
+def _reads(expr, parent="", out=None):
+    """[(state name, how it is used)] for the state leaves (``name@prev``) of one traced expression."""
+    out = [] if out is None else out
+    if isinstance(expr, str):
+        if expr.endswith("@prev"):
+            out.append((expr[:-len("@prev")], USE.get(parent, "as read")))
+    elif isinstance(expr, tuple) and expr and isinstance(expr[0], str):
+        for arg in expr[1:]:
+            _reads(arg, expr[0], out)
+    return out
+
+
+def _first_reads(net):
+    """{intermediate: [(state name, use)]}: where each state is first read by the epoch (from the
+    expressions bridge/check/tracing.py derives from the Python code); {} when it cannot be traced."""
+    try:
+        spec = net.spec
+    except Exception:  # a twin whose epoch cannot run on traced arrays just shows no inputs where used
+        return {}
+    seen, out = set(), {}
+    for _, name, expr in spec:
+        for state, use in _reads(expr):
+            if state not in seen:
+                seen.add(state)
+                out.setdefault(name, []).append((state, use))
+    return out
+
+
+def _input_pairs(name, walk, net, py, r, r_data, py_before, r_before):
+    twin, e = net.twin, walk.epoch
+    if name in twin.data:
+        prepared = net.data[name] is not net.scenario.data.get(name)
+        note = ""
+        if prepared:
+            step = twin.preprocessing[net.scenario.preprocessing]
+            note = (f"prepared by each language's own code ({net.scenario.preprocessing}"
+                    + (f": {step.description}" if step.description else "") + ")")
+        return [Pair(name, net.data[name], r_data[name], note=note)]
+    if name in twin.init:
+        if e == 0:
+            return [Pair(name, py.init[name], r.init[name], label="as drawn")]
+        return [Pair(name, py_before[name], r_before[name], label=f"after epoch {e - 1}")]
+    return []
+
+
+def _r_start_pairs(names, r):
+    """R-only views of the state R's start function built from the drawn one, where it differs."""
+    out = []
+    for name in names:
+        drawn, start = r.init.get(name), r.start.get(name)
+        if drawn is None or start is None:
+            continue
+        if np.shape(drawn) != np.shape(start) or not np.array_equal(np.asarray(drawn).view(np.uint64),
+                                                                   np.asarray(start).view(np.uint64)):
+            out.append(Pair(name, start, start, label="as R's start lays it out", r_only=True))
+    return out
+
+
+def _views(walk, net, py, r, r_data):
+    twin, e = net.twin, walk.epoch
+    py_before = py.state_before(e, twin.state)
+    r_before = r.state_before(e, twin.state)
+    first_reads = _first_reads(net)
+    inputs = input_steps(twin)
     views = []
-    for number, title, items in table:
-        formulas = [f for _, f in items]
+    for number, title, items in step_table(twin):
         pairs = []
-        if number == 0:
-            pairs = [Pair("X", net.X, r_X), Pair("y", net.y, net.y)]
-        elif number == 1:
-            if e == 0:
-                # both read the same drawn numbers; how R lays the biases out shows where they are used
-                pairs = [Pair(w, py.init[w], r.init[w], label="as drawn") for w in bias_net.WEIGHTS]
-                layout = rmodel.VARIANTS.get(walk.variant, {}).get("bias_layout", "by-neuron")
-                pairs.append(Pair("bh", r.start["bh"], r.start["bh"], label=f"as R lays it out, {layout}",
-                                  r_only=True, note=layout_sentence(n, r.init["bh"].shape[1], layout)))
-            else:
-                pairs = [Pair(w, py_before[w], r_before[w], label=f"after epoch {e - 1}") for w in bias_net.WEIGHTS]
-        else:
-            for name, _ in items:
-                if name == "hidden_layer_input":
-                    pairs.append(Pair("bh", py_before["bh"], r_before["bh"], label="as added"))
-                if name == "output_layer_input":
-                    pairs.append(Pair("bout", py_before["bout"], r_before["bout"], label="as added"))
-                pairs.append(Pair(name, py.at(e, name), r.at(e, name)))
-        views.append(StepView(number, title, formulas, pairs))
+        for name, _ in items:
+            if number in inputs and name in inputs[number]:
+                pairs += _input_pairs(name, walk, net, py, r, r_data, py_before, r_before)
+                continue
+            # a state R holds in another shape than numpy (a row numpy broadcasts) is shown where it is read
+            for state, use in first_reads.get(name, ()):
+                if np.shape(py_before[state]) != np.shape(r_before[state]):
+                    pairs.append(Pair(state, py_before[state], r_before[state], label=use))
+            pairs.append(Pair(name, py.at(e, name), r.at(e, name)))
+        if e == 0 and number in inputs:
+            pairs += _r_start_pairs([n for n in inputs[number] if n in twin.init], r)
+        views.append(StepView(number, title, [f for _, f in items], pairs))
     return views
 
 
-def _detail_steps(walk, net, py, r, r_X):
-    e = walk.epoch
-    py_before = py.state_before(e, detail.WEIGHTS)
-    r_before = r.state_before(e, detail.WEIGHTS)
-    views = []
-    for number, title, items in step_table("detail"):
-        formulas = [f for _, f in items]
-        if number == 0:
-            label = "as drawn" if e == 0 else f"after epoch {e - 1}"
-            pairs = [Pair("X", net.X, r_X, note="normalised by each language's own code"
-                          if net.scenario.preprocessing == "normalise" else ""), Pair("y", net.y, net.y)]
-            pairs += [Pair(w, py_before[w], r_before[w], label=label) for w in detail.WEIGHTS]
-        else:
-            pairs = [Pair(name, py.at(e, name), r.at(e, name)) for name, _ in items]
-        views.append(StepView(number, title, formulas, pairs))
-    return views
+# -- prediction on new data -----------------------------------------------------------------------
+
+def _r_caller(session, env):
+    """``r_call(fn, *args)`` for hooks: an R function of the twin's files, numpy arrays sent as R arrays."""
+    def convert(value):
+        return session.to_r(value) if isinstance(value, np.ndarray) else value
+
+    def r_call(fn, *args, **kwargs):
+        return session.call_in(env, fn, *map(convert, args), **{k: convert(v) for k, v in kwargs.items()})
+
+    return r_call
 
 
-NEW_ROWS = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
+def _r_formals(session, env, fn):
+    names = session.call_in(env, "names", session.call_in(env, "formals", session.call_in(env, "get", fn, envir=env)))
+    return [] if names == session.ro.NULL else list(names)
 
 
-def _r_list(session, state):
-    return session.ro.ListVector({k: session.to_r(v) for k, v in state.items()})
+def _r_predict(session, net, variant, data, state):
+    """The twin's R predict function called with the arguments it names (R's own error if it fails)."""
+    twin = net.twin
+    env = net.r_env(session)
+    available = {k: session.to_r(v) for k, v in data.items()}
+    available.update({k: session.ro.FloatVector([v]) for k, v in net.hyper.items()})
+    available.update(twin.variants[variant].r_args)
+    available["state"] = session.ro.ListVector(
+        {k: session.to_r(v) if isinstance(v, np.ndarray) else v for k, v in state.items()})
+    formals = _r_formals(session, env, twin.r.predict)
+    args = available if "..." in formals else {k: v for k, v in available.items() if k in formals}
+    return session.from_r(session.call_in(env, twin.r.predict, **args))
 
 
-def bias_net_prediction(session, net, py_state, r_state, variant, kernels):
-    """Score the three training rows and a fourth in both languages with the trained weights.
+def _doc_line(fn):
+    doc = (getattr(fn, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].strip() if doc else ""
 
-    R's trained bias matrices have one row per training sample; with per-neuron biases (the
-    corrected variant) every row is the same, and row 1 laid out for 4 rows is the network's bias.
-    """
-    X = NEW_ROWS if net.X.shape == (3, 4) else np.vstack([net.X, net.X[:1]])
-    k = X.shape[0]
-    python = bias_net.predict(X, py_state, get_kernels(kernels))
-    out = Prediction(X, python)
-    per_neuron = all(np.array_equal(r_state[b], np.broadcast_to(r_state[b][:1], r_state[b].shape))
-                     for b in ("bh", "bout"))
-    if variant != "corrected" or not per_neuron:
-        out.r_code = f"bias_net_predict(X_new, state)  # X_new has {k} rows, state$bh has {r_state['bh'].shape[0]}"
-        try:
-            session.call("bias_net_predict", session.to_r(X), _r_list(session, r_state))
-            out.note = "R scored the new rows (the scenario has as many training rows as new ones)."
-        except RCallError as exc:
-            out.r_error = str(exc)
-            whose = "The article's R model" if variant == "article" else f"R's {variant} model"
-            out.note = (f"{whose} cannot score a {_ordinal(k)} sample: its biases belong to the "
-                        f"{r_state['bh'].shape[0]} training rows, not to the neurons (bh is "
-                        f"{r_state['bh'].shape[0]}x{r_state['bh'].shape[1]}, row i is sample i's), so there is "
-                        f"no bias for a new row. Python keeps one bias per neuron and scores any number of rows, and "
-                        f"so does R with per-neuron biases (variant corrected).")
+
+def prediction(session, net, py_state, r_state, variant, kernels):
+    """The twin's predict functions on new inputs (its new_data hook's, else the training data) with the
+    state after an epoch, in both languages; None when the twin declares no predict functions."""
+    twin = net.twin
+    predict = twin.resolve(twin.python_predict, "python_predict")
+    if predict is None or not twin.r.predict:
+        return None
+    hook = twin.resolve(twin.new_data, "new_data")
+    plan = {}
+    if hook is not None:
+        plan = dict(call_by_name(hook, {
+            **net.data, **net.hyper, "state": py_state, "r_state": r_state, "variant": variant,
+            "preprocessing": net.scenario.preprocessing, "scenario": net.scenario,
+            "r_call": _r_caller(session, net.r_env(session))}, f"{twin.name!r} new_data"))
+    data = plan.get("data") or {k: net.data[k] for k in twin.data}
+    python = call_by_name(predict, {**net.hyper, **data, "state": py_state, "xp": get_kernels(kernels)},
+                          f"{twin.name!r} python_predict")
+    out = Prediction(data, np.asarray(python, dtype=np.float64),
+                     description=plan.get("description") or ("" if hook else "the training data"),
+                     about=_doc_line(predict))
+    formals = [k for k in _r_formals(session, net.r_env(session), twin.r.predict)]
+    out.r_code = plan.get("r_code") or f"{twin.r.predict}({', '.join(formals)})"
+    try:
+        out.r = _r_predict(session, net, variant, data, plan.get("r_state", r_state))
+    except RCallError as exc:
+        out.r_error = str(exc)
+        out.note = plan.get("refused") or "R cannot score these inputs with the state it trained (its error above)."
         return out
-    spread = {b: session.call("spread_bias", session.to_r(r_state[b][0]), k, "by-neuron") for b in ("bh", "bout")}
-    state = {"wh": session.to_r(r_state["wh"]), "bh": spread["bh"], "wout": session.to_r(r_state["wout"]),
-             "bout": spread["bout"]}
-    out.r_code = (f'state$bh <- spread_bias(bh[1, ], {k}, "by-neuron"); '
-                  f'state$bout <- spread_bias(bout[1, ], {k}, "by-neuron"); bias_net_predict(X_new, state)')
-    out.r = session.from_r(session.call("bias_net_predict", session.to_r(X), session.ro.ListVector(state)))
-    out.pair = Pair("prediction", python, out.r)
-    same = "bit for bit" if not out.pair.differs else f"to {out.pair.max_abs:.3g}"
-    out.note = (f"Every row of the trained R bias matrices is the same per-neuron bias, so row 1 laid out for "
-                f"{k} rows scores new data; R matches Python {same}.")
+    out.pair = Pair("prediction", out.python, out.r)
+    same = ("R matches Python bit for bit." if not out.pair.differs else
+            f"R matches Python to {out.pair.max_abs:.3g} ({kernels} kernels).")
+    out.note = f"{plan['note']}; {same}" if plan.get("note") else same
     return out
 
 
-def detail_prediction(session, net, py_state, r_state, kernels):
-    """Score the first three training samples and a new one in both languages: no biases, so any
-    number of columns."""
-    f = net.X.shape[0]
-    new = np.full((f, 1), 0.5) if net.scenario.preprocessing == "normalise" else \
-        (np.arange(f) % 2 == 0).astype(np.float64)[:, None]
-    X = np.hstack([net.X[:, :3], new])
-    python = detail.predict(X, py_state, get_kernels(kernels))
-    r = session.from_r(session.call("detail_predict", session.to_r(X), _r_list(session, r_state)))
-    out = Prediction(X, python, r, r_code=f"detail_predict(X_new, state)  # X_new has {X.shape[1]} columns")
-    out.pair = Pair("prediction", python, r)
-    out.note = ("No biases, so both languages score any number of new columns"
-                + (" and agree bit for bit." if not out.pair.differs else
-                   f"; largest difference {out.pair.max_abs:.3g} ({kernels} kernels)."))
-    return out
-
-
-def _ordinal(k):
-    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}.get(k, f"{k}th")
-
+# -- the walk-through -------------------------------------------------------------------------------
 
 def check_arguments(scenario, variant=None, kernels="exact", epoch=0):
     """The variant to use, once every argument is known to be usable (before R starts)."""
-    net = network_for(scenario)
-    variant = variant or net.reference_variant
-    check_name("variant", variant, net.variants)
+    twin = scenario.twin
+    variant = variant or twin.reference
+    check_name("variant", variant, tuple(twin.variants))
     check_name("kernels", kernels, tuple(KERNELS))
     if epoch < 0:
-        raise CrossverifyError(f"--epoch {epoch}: epochs are counted from 0 (the article's 'Error at epoch 0').")
+        raise CrossverifyError(f"--epoch {epoch}: epochs are counted from 0 (the first is epoch 0).")
+    if epoch >= scenario.epochs:
+        raise CrossverifyError(f"--epoch {epoch}: scenario {scenario.name} trains for {scenario.epochs} epochs, "
+                               f"counted from 0, so its last is epoch {scenario.epochs - 1}. To fix: give an "
+                               f"--epoch from 0 to {scenario.epochs - 1}.")
     return variant
 
 
@@ -424,32 +379,22 @@ def walkthrough(session, scenario, variant=None, kernels="exact", epoch=0):
     """Every step of epoch ``epoch`` of ``scenario`` from both languages, cells compared bit for bit."""
     variant = check_arguments(scenario, variant, kernels, epoch)
     net = network_for(scenario)
-    py, r = _traces(session, net, variant, kernels, epoch)
-    walk = Walkthrough(scenario.name, net.name, variant, kernels, epoch)
-    if net.name == "bias_net":
-        r_X = session.from_r(session.to_r(net.X))
-        walk.steps = _bias_net_steps(walk, net, py, r, r_X)
-        weights = bias_net.WEIGHTS
-    else:
-        r_X = session.from_r(net.r_data(session)[0])
-        walk.steps = _detail_steps(walk, net, py, r, r_X)
-        weights = detail.WEIGHTS
-    first = next((s for s in walk.steps if s.differs), None)
-    for s in walk.steps:
-        if s.differs:
-            s.note = explain(s, walk, first, net, r)
-    py_state = {w: py.at(epoch, w) for w in weights}
-    r_state = {w: r.at(epoch, w) for w in weights}
-    if net.name == "bias_net":
-        walk.prediction = bias_net_prediction(session, net, py_state, r_state, variant, kernels)
-    else:
-        walk.prediction = detail_prediction(session, net, py_state, r_state, kernels)
-    switches = rmodel.VARIANTS.get(variant) if net.name == "bias_net" else None
+    twin = net.twin
+    py = net.python(kernels, epoch + 1, record=[epoch])
+    r = net.r(session, variant, epoch + 1, record=[epoch])
+    walk = Walkthrough(scenario.name, twin.name, variant, kernels, epoch)
+    r_data = {k: session.from_r(v) for k, v in net.r_data(session).items() if k in twin.data}
+    walk.steps = _views(walk, net, py, r, r_data)
+    _notes(walk, twin, py, r, scenario)
+    py_state = {w: py.at(epoch, w) for w in twin.state}
+    r_state = {w: r.at(epoch, w) for w in twin.state}
+    walk.prediction = prediction(session, net, py_state, r_state, variant, kernels)
+    description = twin.variants[variant].description
     walk.header = [
+        f"Twin: {twin.title or twin.name}" + (f" ({twin.section})" if twin.section else "") + ".",
         f"Scenario {scenario.name}, epoch {epoch} as the article counts (R's loop calls it i = {epoch + 1}).",
-        f"R variant: {variant}" + (f" (biases laid out {switches['bias_layout']}, updated with {switches['bias_sums']})"
-                                   if switches else " (the detail section's one R translation)") + ".",
-        f"Python kernels: {KERNEL_TEXT[kernels]}.",
+        f"R variant: {variant}" + (f" ({description})" if description else "") + ".",
+        f"Python kernels: {kernel_text(kernels)}.",
         f"A cell marked {MARK} differs from the other language's in at least one of its 64 bits.",
     ]
     return walk
@@ -530,12 +475,12 @@ def _pair_lines(p, columns, indent="    "):
 def render_table(walk, columns=None):
     out = [f"crossverify steps: {walk.scenario}", ""] + walk.header + [""]
     for s in walk.steps:
-        out.append(f"Step {s.number}: {s.title}" + ("   <- differs" if s.differs else ""))
+        out.append(f"Step {s.number}" + (f": {s.title}" if s.title else "") + ("   <- differs" if s.differs else ""))
         out += [f"  {f}" for f in s.formulas]
         for p in s.pairs:
             out += _pair_lines(p, columns)
         if s.note:
-            out.append(f"  Why: {s.note}")
+            out.append(f"  {'Why' if s.differs else 'Note'}: {s.note}")
         out.append("")
     first = walk.first_difference()
     if first:
@@ -544,20 +489,29 @@ def render_table(walk, columns=None):
         out.append(f"First difference: step {s.number}, {p.name}" + (f" ({p.label})" if p.label else "") + f"[{i}].")
     else:
         out.append("No cell differs: Python and R agree bit for bit at every step of this epoch.")
-    steps = "2-4" if walk.network == "bias_net" else "1-4"
-    out += ["", f"Prediction on new data: steps {steps} with the weights after epoch {walk.epoch}"]
-    pred = walk.prediction
-    out.append(f"  new inputs, {_shape(pred.inputs)}:")
-    unmarked = np.zeros(pred.inputs.shape, bool)
-    out += ["    " + s for s in _block(pred.inputs, unmarked, _columns_for(pred.inputs, columns))]
+    if walk.prediction is not None:
+        out += [""] + _prediction_lines(walk.prediction, walk.epoch, columns)
+    return "\n".join(out) + "\n"
+
+
+def _values(m):
+    return ", ".join(f"{v:.8f}" for v in np.ravel(m))
+
+
+def _prediction_lines(pred, epoch, columns):
+    out = [f"Prediction on new data with the state after epoch {epoch}" + (f": {pred.about}" if pred.about else "")]
+    for k, (name, m) in enumerate(pred.data.items()):
+        what = f" ({pred.description})" if pred.description and k == 0 else ""
+        out.append(f"  new {name}, {_shape(m)}{what}:")
+        out += ["    " + s for s in _block(m, np.zeros(m.shape, bool), _columns_for(m, columns))]
     out.append(f"  R: {pred.r_code}")
     if pred.r_error:
-        out.append(f"  Python scores every row: {', '.join(f'{v:.8f}' for v in pred.python.ravel())}")
+        out.append(f"  Python scores them all: {_values(pred.python)}")
         out.append(f"  R says: {pred.r_error}")
     elif pred.pair is not None:
         out += _pair_lines(pred.pair, columns, indent="  ")
     out.append(f"  {pred.note}")
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _matrix_json(m, columns):
@@ -589,15 +543,16 @@ def to_json(walk, columns=None):
     pred = walk.prediction
     return {
         "scenario": walk.scenario, "network": walk.network, "variant": walk.variant, "kernels": walk.kernels,
-        "kernels_description": KERNEL_TEXT[walk.kernels], "epoch": walk.epoch, "r_loop_index": walk.epoch + 1,
+        "kernels_description": kernel_text(walk.kernels), "epoch": walk.epoch, "r_loop_index": walk.epoch + 1,
         "mark": MARK,
         "steps": [{"step": s.number, "title": s.title, "formulas": s.formulas, "differs": s.differs, "why": s.note,
                    "matrices": [_pair_json(p, columns) for p in s.pairs]} for s in walk.steps],
         "first_difference": None if first is None else {
             "step": first[0].number, "name": first[1].name, "label": first[1].label,
             "index": list(first[1].first)},
-        "prediction": {
-            "inputs": pred.inputs.tolist(), "python": pred.python.tolist(),
+        "prediction": None if pred is None else {
+            "inputs": pred.inputs.tolist(), "data": {k: v.tolist() for k, v in pred.data.items()},
+            "description": pred.description, "python": pred.python.tolist(),
             "r": None if pred.r is None else pred.r.tolist(), "r_code": pred.r_code, "r_error": pred.r_error or None,
             "matches": None if pred.pair is None else not pred.pair.differs, "note": pred.note},
     }

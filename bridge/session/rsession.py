@@ -18,7 +18,8 @@ import numpy as np
 from bridge.errors import RCallError, RUnavailableError
 
 from bridge.paths import PROJECT_ROOT, R_PACKAGE_DIR  # noqa: F401 - re-exported
-RPY2_PIN = ">=3.5.17,<3.6"
+from bridge.session import platform
+from bridge.session.versions import rpy2_requirement, series_fits, version_tuple  # noqa: F401 - re-exported
 INSTALL_R = "sudo apt-get update && sudo apt-get install -y r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
 
 _SESSION = None
@@ -28,10 +29,12 @@ def explain_r_start_failure(exc, rpy2_version=None, r_version=None):
     """The one-paragraph message for an exception raised while rpy2 starts R."""
     text = f"{type(exc).__name__}: {exc}"
     if "R_getVar" in text or "undefined symbol" in text:
+        wanted = rpy2_requirement(r_version)
         return (f"rpy2 {rpy2_version or '(unknown version)'} cannot load R {r_version or '(unknown version)'}: "
-                f"it was built for a newer R API ({text.strip().splitlines()[-1]}). rpy2 3.6 needs R 4.5; "
-                f"this project pins rpy2{RPY2_PIN} for the R that Debian 12 ships. To fix: "
-                f"`.venv/bin/pip install 'rpy2{RPY2_PIN}'` (or run `make setup`).")
+                f"it was built for another R API ({text.strip().splitlines()[-1]}). rpy2 3.6 needs R 4.5 or "
+                f"newer; R older than 4.5 needs rpy2 3.5. For this R: {wanted}. To fix: "
+                f"`.venv/bin/pip install '{wanted}'` (or run `make setup`, which chooses the series from "
+                f"`R --version`).")
     return (f"R could not be started in this process ({text.strip().splitlines()[-1] if text.strip() else text}). "
             f"Is R installed and on PATH (`R RHOME` must print its home)? To install it on Debian/Ubuntu: "
             f"`{INSTALL_R}`, then run `make setup`.")
@@ -50,17 +53,19 @@ def installed_r_version():
     return match.group(1) if match else None
 
 
-def version_tuple(text):
-    return tuple(int(p) for p in re.findall(r"\d+", text or "")[:3])
-
-
 def check_versions(rpy2_version, r_version):
-    """None when this rpy2 can load this R, else the message saying why not (DESIGN.md section 6)."""
-    if rpy2_version and r_version and version_tuple(rpy2_version) >= (3, 6) and version_tuple(r_version) < (4, 5):
-        return (f"rpy2 {rpy2_version} cannot load R {r_version}: rpy2 3.6 calls R 4.5's API (R_getVar, "
-                f"'undefined symbol' at start-up). This project pins rpy2{RPY2_PIN} for the R that Debian 12 "
-                f"ships. To fix: `.venv/bin/pip install 'rpy2{RPY2_PIN}'` (or run `make setup`).")
-    return None
+    """None when this rpy2 series embeds this R, else the message saying why not (the rule of
+    bridge/session/versions.py: rpy2 3.5 for R < 4.5, rpy2 3.6 for R >= 4.5)."""
+    if series_fits(rpy2_version, r_version):
+        return None
+    wanted = rpy2_requirement(r_version)
+    if version_tuple(r_version) < (4, 5):
+        why = "rpy2 3.6 calls R 4.5's API (R_getVar, 'undefined symbol' at start-up)"
+    else:
+        why = "rpy2 3.5 predates R 4.5 (the 3.6 series is the one made for it)"
+    return (f"rpy2 {rpy2_version} cannot load R {r_version}: {why}. For R {r_version} this project "
+            f"installs {wanted}. To fix: `.venv/bin/pip install '{wanted}'` (or run `make setup`, which "
+            f"chooses the series from `R --version`).")
 
 
 def find_r_home():
@@ -141,6 +146,11 @@ class RSession:
                 self.call("sys.source", os.path.join(package_dir, "R", name), envir=self.env)
         self.r_version = self.eval("paste(R.version$major, R.version$minor, sep = '.')")[0]
         self.blas = self.eval("extSoftVersion()[['BLAS']]")[0]
+        # what R's arithmetic depends on (its BLAS, matprod, long double), and the path of %*% this
+        # session runs and the exact kernels reproduce: R's BLAS when it is the reference BLAS,
+        # else R's own long-double loop ($CROSSVERIFY_R_MATPROD overrides)
+        self.platform = platform.probe(self)
+        self.matprod = platform.apply_matprod(self, self.platform, platform.requested_matprod())
 
     def _quiet(self):
         """Collect what R prints (warnings, messages) instead of writing it to the console."""

@@ -81,6 +81,26 @@ class Preprocess:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class Printed:
+    """A number the algorithm's source prints (an article, a paper), recomputed by both sides in
+    ``crossverify reproduce``: intermediate ``name`` of ``scenario`` at ``epoch`` (counted from 0;
+    -1 is the run's last), element ``index``, against the printed ``text``. ``expected`` is the
+    status it must earn: "reproduced" (both sides print ``text``), "diverges-chaotically" (a
+    1e-16 nudge of the first initial weight moves it and no reproduced number), or the status a
+    ``judge`` ("file.py:function" or a callable, given by name python, r, text, index and the
+    data and hyper-parameters) returns as (status, detail)."""
+
+    scenario: str
+    quantity: str
+    name: str
+    text: str
+    epoch: int = 0
+    index: tuple = (0, 0)
+    expected: str = "reproduced"
+    judge: object = None
+
+
 @dataclass
 class Twin:
     """A twin declaration, checked when it is built."""
@@ -105,6 +125,26 @@ class Twin:
     inputs: dict = field(default_factory=dict)  # data/init name -> what it is ("X = input, one sample per row")
     input_steps: dict = field(default_factory=dict)  # step number -> the inputs shown at that step
     rosetta_key: str = None  # the key its source lines are marked with (# rosetta: KEY step)
+    # Optional teaching hooks, read by `crossverify steps` and `crossverify rosetta` (callables or
+    # "file.py:function"; each is called with the arguments it names, bridge/explain/steps.py):
+    # explain_step(view, first, epoch, variant, kernels, r_trace, python_trace, scenario) -> a sentence
+    #   on why a step's cells differ (or how R lays an input out), or None for the generic one;
+    # new_data(<data and hyper-parameters by name>, state, r_state, variant, preprocessing, r_call) -> dict
+    #   with "data" (the new inputs by name) and optionally "r_state", "r_code", "description", "note"
+    #   and "refused" (why R cannot score them): the prediction-on-new-data demonstration;
+    # pitfalls: (title, sentence or a callable returning it, "tests/test_x.py::test_y") translation
+    #   pitfalls, each with the test that shows it, listed by rosetta.
+    explain_step: object = None
+    new_data: object = None
+    pitfalls: tuple = ()
+    # Optional, read by report, reproduce and the mutation tests:
+    # loss: the per-epoch loss the report plots: an intermediate (kept in history for long runs),
+    #   or "file.py:function"/a callable taking intermediates by name (epochs first), one value per epoch;
+    # printed: the numbers the algorithm's source prints (Printed), for `crossverify reproduce`;
+    # mutants: "file.py:function" returning its deliberate defects (meta_tests/mutants.py Mutant).
+    loss: object = None
+    printed: tuple = ()
+    mutants: object = None
     base_dir: str = None  # the folder of twin.py; relative paths are resolved from it
 
     def __post_init__(self):
@@ -124,6 +164,12 @@ class Twin:
         for h in self.history:
             if h not in names:
                 raise TwinError(where, f"history {h!r} is not an intermediate of steps")
+        if isinstance(self.loss, str) and ":" not in self.loss and self.loss not in names:
+            raise TwinError(where, f"loss {self.loss!r} is neither an intermediate of steps nor 'file.py:function'")
+        self.printed = tuple(self.printed)
+        for p in self.printed:
+            if not isinstance(p, Printed) or p.name not in names:
+                raise TwinError(where, f"printed {p!r} is not a Printed(...) of an intermediate of steps")
         if self.variants is None:
             self.variants = {"reference": Variant()}
         self.variants = {k: (v if isinstance(v, Variant) else Variant(**v)) for k, v in self.variants.items()}

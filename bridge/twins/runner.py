@@ -40,7 +40,6 @@ class TwinRun:
         self.data = self._prepare(scenario.data)
         self._r_data = None
         self._specs = {}
-        self._size = None
 
     # data as both sides see it --------------------------------------------------------------------
     def _prepare(self, raw):
@@ -64,12 +63,11 @@ class TwinRun:
     # record policy --------------------------------------------------------------------------------
     def checkpoints(self, epochs=None):
         """None (every epoch) when a whole run's intermediates are small; else every
-        CHECKPOINT_EVERY-th epoch and the last."""
+        CHECKPOINT_EVERY-th epoch and the last. The size is estimated from the declaration alone
+        (steps x the largest input matrix), so a malformed scenario reaches the side that refuses it."""
         n = epochs or self.scenario.epochs
-        if self._size is None:
-            values = self.python_epoch(self.scenario.init, get_kernels("float"))
-            self._size = sum(np.size(v) for v in values.values())
-        if n * self._size <= KEEP_ALL_LIMIT:
+        largest = max(np.size(v) for v in list(self.scenario.data.values()) + list(self.scenario.init.values()))
+        if n * len(self.twin.steps) * largest <= KEEP_ALL_LIMIT:
             return None
         return sorted(set(range(0, n, CHECKPOINT_EVERY)) | {n - 1})
 

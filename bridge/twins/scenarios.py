@@ -3,6 +3,7 @@
 The format is documented in fixtures/README.md. Every float is C99 hex text; matrices are
 ``{"shape": [r, c], "values": [[row], ...]}`` in row order.
 """
+import difflib
 import json
 import os
 import re
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.errors import FixtureError, UnknownNameError
-from bridge.twins.protocol import load_twin, shipped_twins
+from bridge.twins.protocol import DECLARATION, load_twin, shipped_twins
 
 from bridge.paths import SHIPPED_FIXTURES  # noqa: F401 - re-exported
 FORMAT = "crossverify-scenario/1"
@@ -36,14 +37,93 @@ class Scenario:
     hyper: dict = field(default_factory=dict)
     twin: object = field(default=None, repr=False)  # the Twin declaration it is a scenario of
 
+    def __post_init__(self):  # a scenario built in code names its twin and learning rate only
+        if self.twin is None:
+            self.twin = load_twin(self.network)
+        if not self.hyper and self.lr is not None:
+            self.hyper = {"lr": self.lr}
+
+
+MAKE_ONE = "make one with `crossverify scenario new NAME --twin T --from DATA.csv --out DIR` (fixtures/README.md)"
+
 
 def list_scenarios(fixtures_dir=None):
-    """Names of the scenario folders under ``fixtures_dir`` that hold a manifest."""
+    """Names of the scenario folders under ``fixtures_dir`` that hold a manifest; a folder holding
+    none is an error, as is a data file or a single scenario's folder given in its place."""
     root = fixtures_dir or SHIPPED_FIXTURES
+    if os.path.isfile(root):
+        kind = "a data file" if os.path.splitext(root)[1].lower() in DATA_SUFFIXES else "a file"
+        raise FixtureError(root, "(folder)", f"this is {kind}, where a folder of scenarios is expected "
+                           "(one sub-folder per scenario, each holding manifest.json)",
+                           f"pass the folder instead; to turn data into a scenario, {MAKE_ONE}")
     if not os.path.isdir(root):
         raise FixtureError(root, "(folder)", "no such fixtures folder",
                            "pass --fixtures a folder laid out like the shipped fixtures/")
-    return sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "manifest.json")))
+    names = sorted(d for d in os.listdir(root) if os.path.isfile(os.path.join(root, d, "manifest.json")))
+    if not names:
+        if os.path.isfile(os.path.join(root, "manifest.json")):
+            raise FixtureError(root, "(folder)", "this is one scenario's folder (it holds manifest.json itself), "
+                               "where the folder above it is expected",
+                               f"pass its parent, {os.path.dirname(os.path.abspath(root))}")
+        raise FixtureError(root, "(folder)", "the folder holds no scenario (no sub-folder with a manifest.json)",
+                           MAKE_ONE)
+    return names
+
+
+# -- keys a manifest may hold: anything else is most likely a misspelling -----------------------------
+DATA_SUFFIXES = (".csv", ".npy", ".npz", ".txt", ".tsv")
+TOP_LEVEL_KEYS = ("format", "name", "network", "twin", "description", "article_section", "orientation",
+                  "preprocessing", "hyper_parameters", "provenance", "data", "init", "article_numbers")
+# besides the twin's own hyper-parameters: the run length, and sizes and words that only describe
+DESCRIPTIVE_HYPER_KEYS = ("epochs", "hidden_neurons", "output_neurons", "activation", "loss", "batch")
+MATRIX_KEYS = ("shape", "values")
+
+
+@dataclass
+class UnknownKey:
+    where: str  # the enclosing field ("" for the top level, "hyper_parameters.", "init.wh.")
+    key: str
+    known: tuple
+
+    @property
+    def field(self):
+        return f"{self.where}{self.key}"
+
+    @property
+    def problem(self):
+        close = difflib.get_close_matches(self.key, self.known, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{self.key}'{hint}; the keys known here are {', '.join(self.known)}"
+
+
+def unknown_keys(manifest, twin=None):
+    """Every key of ``manifest`` that the format does not know, with where it is; below the top
+    level only when ``twin`` (the declaration that says which matrices and hyper-parameters exist)
+    is given. Provenance and article_numbers are free-form."""
+    out = [UnknownKey("", k, TOP_LEVEL_KEYS) for k in manifest if k not in TOP_LEVEL_KEYS]
+    if twin is None:
+        return out
+    hyper = manifest.get("hyper_parameters")
+    if isinstance(hyper, dict):
+        known = tuple(dict.fromkeys(twin.hyper + DESCRIPTIVE_HYPER_KEYS))
+        out += [UnknownKey("hyper_parameters.", k, known) for k in hyper if k not in known]
+    groups = _groups(twin, PREPROCESSING_NONE)
+    for group in ("data", "init"):
+        block = manifest.get(group)
+        if not isinstance(block, dict):
+            continue
+        known = tuple(groups[group])
+        out += [UnknownKey(f"{group}.", k, known) for k in block if k not in known]
+        for name, obj in block.items():
+            if name in known and isinstance(obj, dict):
+                out += [UnknownKey(f"{group}.{name}.", k, MATRIX_KEYS) for k in obj if k not in MATRIX_KEYS]
+    return out
+
+
+def _refuse_unknown_keys(manifest, path, twin=None):
+    found = unknown_keys(manifest, twin)
+    if found:
+        raise FixtureError(path, found[0].field, found[0].problem)
 
 
 def parse_hex(text, path, where):
@@ -131,11 +211,13 @@ def load_scenario(name, fixtures_dir=None, twin=None):
         raise FixtureError(path, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not isinstance(manifest, dict):
         raise FixtureError(path, "(file)", "the top level must be a JSON object")
+    _refuse_unknown_keys(manifest, path)
     if _require(manifest, "format", path, "") != FORMAT:
         raise FixtureError(path, "format", f"{manifest['format']!r} is not {FORMAT!r}")
     key = "twin" if "twin" in manifest else "network"
     network = _require(manifest, key, path, "")
     twin = _twin_of(network, path, key, twin)
+    _refuse_unknown_keys(manifest, path, twin)
     hyper = _require(manifest, "hyper_parameters", path, "")
     values = {h: parse_hex(_require(hyper, h, path, "hyper_parameters."), path, f"hyper_parameters.{h}")
               for h in twin.hyper}
@@ -164,14 +246,17 @@ def load_scenario(name, fixtures_dir=None, twin=None):
 def _twin_of(name, path, key, given=None):
     """The twin a manifest names (a shipped twin, or a folder relative to the manifest), or an error
     naming the field and the known twins; with ``given``, the manifest must name that twin."""
+    beside = os.path.join(os.path.dirname(os.path.dirname(path)), str(name))
+    beside = beside if os.path.isfile(os.path.join(beside, DECLARATION)) else None  # a twin's folder, not a scenario's
     if given is not None:
-        if name != given.name:
+        # a manifest names its twin by name, or by the path of its folder (crossverify scenario new)
+        same_folder = beside and given.base_dir and os.path.samefile(beside, given.base_dir)
+        if name != given.name and not same_folder:
             raise FixtureError(path, key, f"{name!r} is not the twin {given.name!r} these scenarios were loaded for",
                                f"write \"{key}\": \"{given.name}\"")
         return given
-    beside = os.path.join(os.path.dirname(os.path.dirname(path)), name)
     try:
-        return load_twin(beside if os.path.isdir(beside) else name)
+        return load_twin(beside or name)
     except UnknownNameError:
         raise FixtureError(path, key, f"{name!r} is not one of {sorted(shipped_twins())}",
                            "name a shipped twin, or give the path of a folder holding a twin.py") from None

@@ -3,7 +3,7 @@
 docs/ARCHITECTURE.md: the reference (``corrected``) and three the Python model of R's
 recycling (rmodel.py) predicts."""
 from bridge.twins.protocol import RSide, Step, Twin, Variant
-from twins.bias_net import rmodel
+from twins.bias_net import printed, rmodel, teaching
 
 VARIANT_TEXT = {
     "article": "the article's script: biases laid out one per sample (byrow = FALSE), updated with rowSums",
@@ -73,4 +73,10 @@ TWIN = Twin(
     },
     reference="corrected",
     rosetta_key="bias-net",
+    loss="loss.py:half_squared_error",  # the article's (y - output)^2 / 2, from E
+    printed=printed.PRINTED,
+    mutants="mutants.py:mutants",
+    explain_step=teaching.explain_step,
+    new_data=teaching.new_data,
+    pitfalls=teaching.PITFALLS,
 )

@@ -3,6 +3,7 @@ in detail"), used for the toy data and the moons data of that section: the chain
 link by link under the notebook's own names, steps numbered 1-16 in the order one epoch computes
 them."""
 from bridge.twins.protocol import Preprocess, RSide, Step, Twin, Variant
+from twins.detail import printed, teaching
 
 TWIN = Twin(
     name="detail",
@@ -70,4 +71,9 @@ TWIN = Twin(
     variants={"article": Variant(description="the article's R translation, one per step")},
     reference="article",
     rosetta_key="detail",
+    loss="mean_error",
+    printed=printed.PRINTED,
+    mutants="mutants.py:mutants",
+    new_data=teaching.new_data,
+    pitfalls=teaching.PITFALLS,
 )
