@@ -1,1 +1,1 @@
-"""Mutation tests of the checker (run by tests/test_mutations.py; alone: python -m pytest meta_tests)."""
+"""Mutation tests of the checker, for every twin (run by tests/test_meta.py; alone: python -m pytest meta_tests)."""

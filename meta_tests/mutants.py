@@ -1,75 +1,220 @@
-"""Deliberate defects, injected at run time into one implementation, and where each must show.
+"""Mutation testing of the checker, for any twin: deliberate defects injected at run time into one
+implementation, and where the checks must first see each.
 
-A mutant changes one line of python_impl (by source substitution, or by replacing an exact-kernel
-method) or of r_impl's R code inside the bridge's R environment (``deparse``, substitute,
-``eval(parse())`` back into ``session.env``), and is undone afterwards. Each names:
+A mutant (:class:`Mutant`) names its twin, the scenario it runs on, the source file it edits and
+the line change (``old`` -> ``new``, text that occurs exactly once in the file), and the predicted
+first divergence. The framework applies it and undoes it afterwards:
 
-* the R variant whose checks must catch it (``corrected`` for almost all; a defect in the
-  article's ``rowSums`` line can only show in the rows that run that line);
-* where the first divergence must be, as (epoch, step, intermediate): a constant for a defect
-  that changes the value the mutated line computes the first time it runs; otherwise an
-  *oracle*, which replays the mutated operation on the unmutated operands (recorded in the
-  unmutated exact-kernel Python trace, bit for bit R's) and returns the first (epoch, step,
-  intermediate) whose bits it changes. Until that point the mutant computes exactly what the
-  original does, so that is where any correct checker must first see it. An oracle that finds no
-  changed bit in the whole run marks the mutant equivalent on this machine (it is not a defect
-  here), and it is reported as such rather than as a survivor;
-* whether the float-kernel bound is expected to catch it, and why (``why``).
+* a Python file: the module the twin's code imported from that file is re-executed, with the
+  change, in its own namespace, and its namespace restored afterwards (so every function of the
+  twin that calls into the module sees the defect, and nothing else changes);
+* an R file: the file's text, with the change, is evaluated in the R environment that holds it
+  (the twin's own environment for the twin's R files, RSession.twin_env; the bridge's package
+  environment for the R driver r_impl/R/twin_run.R), and every binding restored afterwards;
+* anything else (an exact-kernel method replaced, say) through ``apply``: session -> context manager.
+
+The predicted first divergence is (epoch, step, intermediate): a constant for a defect that changes
+the value the mutated line computes the first time it runs; otherwise an *oracle*, a function of
+the unmutated run (``run``: its exact-kernel Python trace, bit for bit R's, and the twin's spec,
+data and hyper-parameters) that returns the first (epoch, step, intermediate) whose bits the defect
+changes. An oracle that finds no changed bit marks the mutant equivalent on this machine (reported
+as such, not as a survivor). The oracles use neither bridge.check.engine nor bridge.check.verify:
+the checks are what is under test.
 
 In lockstep mode Python starts every epoch from R's state, so a defect in the state R builds
-before its first epoch (the bias layout) is handed to Python too; it shows where Python's own
-update first departs from R's, which the mutant states as ``lockstep_expected``.
+before its first epoch is handed to Python too; it shows where Python's own update first departs
+from R's, which the mutant states as ``lockstep_expected``.
 
-The oracles use neither bridge.check.engine nor bridge.check.verify: the checks are what is under test.
+A twin lists its mutants in its declaration, ``mutants="mutants.py:mutants"`` (a function
+returning the list; twins/bias_net/mutants.py is the example). :func:`check_mutant` runs one and
+asserts it is killed as predicted; any test suite can call it for a twin of its own.
 """
 import contextlib
-import inspect
 import math
+import os
 import sys
-import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 
-from python_impl import bias_net
-from python_impl.kernels import ExactKernels
+from bridge.paths import PROJECT_ROOT
+from bridge.twins.protocol import Twin, load_twin, shipped_twins
+from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from python_impl.kernels import get_kernels
+from python_impl.trace import run_epochs
 
-STEP_OF = dict((name, step) for step, name in bias_net.STEPS)
-ORDER = {name: k for k, name in enumerate(bias_net.NAMES)}
-_EXACT = ExactKernels()  # the unmutated kernels, bound now: the oracles must not see a mutant
+MODES = ("free-running", "lockstep")
+SEMANTIC = "changes the value by far more than rounding, so the float bound sees it"
+
+
+class MutationDoesNotApply(AssertionError):
+    """The code a mutant edits has changed; the mutant needs updating."""
+
+
+# -- the catalogue -----------------------------------------------------------------------------------
+
+@dataclass
+class Mutant:
+    name: str
+    twin: object  # the twin's name or folder (load_twin), or the Twin itself
+    scenario: str  # the scenario it runs on
+    language: str  # "python" or "r": the side the defect is in
+    defect: str  # what the change does, in words
+    expected: object  # (epoch, step, name), or an oracle: run -> (epoch, step, name) or None
+    float_catches: bool  # whether the float-kernel bound must catch it too
+    why: str  # why the float bound does or does not
+    file: str = None  # the file edited: relative to the twin's folder, or to the project
+    old: str = None  # text occurring once in the file ...
+    new: str = None  # ... and what replaces it
+    variant: str = None  # the R variant whose checks must catch it (default: the twin's reference)
+    apply: object = None  # session -> context manager, for a defect that is not a line change
+    # lockstep hands Python R's state: a defect in R's *initial* state is adopted, and shows only
+    # where Python's own step departs from R's; None: the same as free-running
+    lockstep_expected: tuple = None
+    fixtures: str = None  # the scenarios' folder (default: the twin's scenarios/, else the shipped fixtures)
+
+    @property
+    def declared_twin(self):
+        return self.twin if isinstance(self.twin, Twin) else load_twin(self.twin)
+
+    @property
+    def twin_name(self):
+        return self.declared_twin.name
+
+    def fixtures_dir(self):
+        if self.fixtures:
+            return self.fixtures
+        own = os.path.join(self.declared_twin.base_dir or "", "scenarios")
+        return own if os.path.isdir(own) else SHIPPED_FIXTURES
+
+    def load(self):
+        """The scenario, loaded for this twin."""
+        return load_scenario(self.scenario, self.fixtures_dir(), self.declared_twin)
+
+    def variant_of(self, net):
+        return self.variant or net.reference_variant
+
+    def expected_divergence(self, run, mode="free-running"):
+        if mode == "lockstep" and self.lockstep_expected is not None:
+            return self.lockstep_expected
+        return self.expected(run) if callable(self.expected) else self.expected
+
+    def applied(self, session):
+        """The context manager that injects the defect and undoes it."""
+        if self.apply is not None:
+            return self.apply(session)
+        if self.file is None or self.old is None or self.new is None:
+            raise MutationDoesNotApply(f"mutant {self.name}: give file, old and new, or apply")
+        path = source_path(self)
+        if self.language == "python":
+            return python_file_mutation(self.name, self.declared_twin, path, self.old, self.new)
+        return r_file_mutation(self.name, session, self.declared_twin, path, self.old, self.new)
+
+
+def twin_mutants(twin):
+    """The mutants a twin declares (``Twin.mutants``), or []."""
+    twin = twin if isinstance(twin, Twin) else load_twin(twin)
+    if twin.mutants is None:
+        return []
+    return list(twin.resolve(twin.mutants, "mutants")())
+
+
+def catalogue(twins=None):
+    """Every mutant of ``twins`` (default: every shipped twin), names unique."""
+    mutants = [m for t in (twins or shipped_twins()) for m in twin_mutants(t)]
+    names = [m.name for m in mutants]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise MutationDoesNotApply(f"mutant names used twice: {dup}")
+    return mutants
 
 
 # -- applying mutations ----------------------------------------------------------------------------
 
-class MutationDoesNotApply(AssertionError):
-    """The code a mutant edits has changed; the catalogue below needs updating."""
-
-
 def _substitute(name, where, source, old, new):
     if source.count(old) != 1:
         raise MutationDoesNotApply(f"mutant {name}: {old!r} occurs {source.count(old)} times in {where}, not once; "
-                                   f"update meta_tests/mutants.py to the current code")
+                                   f"update the mutant to the current code")
     return source.replace(old, new)
 
 
+def source_path(mutant):
+    """The mutant's file: beside the twin's declaration, else relative to the project."""
+    for base in (mutant.declared_twin.base_dir, PROJECT_ROOT):
+        path = os.path.normpath(os.path.join(base or "", mutant.file))
+        if os.path.isfile(path):
+            return path
+    raise MutationDoesNotApply(f"mutant {mutant.name}: no file {mutant.file!r} beside twin "
+                               f"{mutant.twin_name!r} or in the project")
+
+
+def _same_file(a, b):
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def _module_of(twin, path):
+    """The module the twin's Python code runs from ``path`` (imported first, as a run would)."""
+    twin.python_epoch  # noqa: B018 - importing the twin's code loads its modules
+    for v in twin.variants.values():
+        twin.resolve(v.model, "model")
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if file and _same_file(file, path):
+            return module
+    raise MutationDoesNotApply(f"{path} is not a module the twin {twin.name!r} imports")
+
+
 @contextlib.contextmanager
-def python_source_mutation(name, owner, attr, old, new, extra_globals=None):
-    """``owner.attr`` (a function of python_impl) recompiled with ``old`` replaced by ``new``."""
-    original = getattr(owner, attr)
-    source = textwrap.dedent(inspect.getsource(original))
-    namespace = {**vars(sys.modules[original.__module__]), **(extra_globals or {})}
-    exec(compile(_substitute(name, f"{original.__module__}.{attr}", source, old, new), f"<mutant {name}>", "exec"),
-         namespace)
-    setattr(owner, attr, namespace[original.__name__])
+def python_file_mutation(name, twin, path, old, new):
+    """The module of ``path`` re-executed with ``old`` replaced by ``new``, restored afterwards."""
+    module = _module_of(twin, path)
+    with open(path, encoding="utf-8") as fh:
+        source = _substitute(name, path, fh.read(), old, new)
+    saved = dict(module.__dict__)
     try:
+        exec(compile(source, f"<mutant {name}: {os.path.basename(path)}>", "exec"), module.__dict__)
         yield
     finally:
-        setattr(owner, attr, original)
-    assert getattr(owner, attr) is original
+        module.__dict__.clear()
+        module.__dict__.update(saved)
+    assert all(module.__dict__[k] is v for k, v in saved.items())
+
+
+def r_environment(session, twin, path):
+    """The R environment that holds the file: the twin's own, or the bridge's package environment."""
+    if any(_same_file(path, f) for f in twin.r_files):
+        return session.twin_env(twin)
+    package = os.path.join(PROJECT_ROOT, "r_impl", "R")
+    if _same_file(os.path.dirname(path), package):
+        return session.env
+    raise MutationDoesNotApply(f"{path} is neither an R file of twin {twin.name!r} nor one of r_impl/R")
+
+
+@contextlib.contextmanager
+def r_file_mutation(name, session, twin, path, old, new):
+    """The R file's text with ``old`` replaced by ``new``, evaluated where the file was sourced;
+    every binding of that environment restored afterwards."""
+    ro = session.ro
+    env = r_environment(session, twin, path)
+    with open(path, encoding="utf-8") as fh:
+        source = _substitute(name, path, fh.read(), old, new)
+    names = list(ro.r["ls"](envir=env, **{"all.names": True}))
+    saved = {n: ro.r["get"](n, envir=env) for n in names}
+    try:
+        ro.r["eval"](ro.r["parse"](text=source, **{"keep.source": False}), envir=env)
+        yield
+    finally:
+        added = [n for n in ro.r["ls"](envir=env, **{"all.names": True}) if n not in saved]
+        if added:
+            ro.r["rm"](list=ro.StrVector(added), envir=env)
+        for n, value in saved.items():
+            ro.r["assign"](n, value, envir=env)
+    assert all(ro.r["identical"](ro.r["get"](n, envir=env), v)[0] for n, v in saved.items())
 
 
 @contextlib.contextmanager
 def python_replacement(owner, attr, replacement):
+    """``owner.attr`` replaced (a kernel's method, say), restored afterwards."""
     original = owner.__dict__[attr]
     setattr(owner, attr, replacement)
     try:
@@ -79,225 +224,137 @@ def python_replacement(owner, attr, replacement):
     assert owner.__dict__[attr] is original
 
 
-def r_source(session, fn):
-    ro = session.ro
-    return "\n".join(ro.r["deparse"](ro.r["get"](fn, envir=session.env), **{"width.cutoff": 500}))
+# -- the unmutated run the oracles replay --------------------------------------------------------------
 
+def unmutated_run(session, scenario):
+    """What the oracles read: the unmutated exact-kernel Python trace (bit for bit R's), the twin's
+    spec, its prepared data and hyper-parameters, and the Verifier whose rows must all pass."""
+    from bridge.check.verify import Verifier
+    verifier = Verifier(session, scenario)
+    net = verifier.net
+    return {"verifier": verifier, "trace": verifier.python("exact"), "scenario": scenario, "net": net,
+            "spec": net.spec, "data": dict(net.data), "hyper": dict(net.hyper)}
 
-@contextlib.contextmanager
-def r_source_mutation(name, session, fn, old, new):
-    """R function ``fn`` in the bridge's R environment, redefined with ``old`` replaced by ``new``."""
-    ro = session.ro
-    original = ro.r["get"](fn, envir=session.env)
-    code = _substitute(name, f"R function {fn}", r_source(session, fn), old, new)
-    mutated = ro.r["eval"](ro.r["parse"](text=code), envir=session.env)  # its environment is session.env
-    ro.r["assign"](fn, mutated, envir=session.env)
-    try:
-        yield
-    finally:
-        ro.r["assign"](fn, original, envir=session.env)
-    assert ro.r["identical"](ro.r["get"](fn, envir=session.env), original)[0]
-
-
-# -- oracles: where a rounding-level defect first changes a bit --------------------------------------
 
 def _bits_differ(a, b):
     a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
     return a.view(np.uint64) != b.view(np.uint64)
 
 
-def first_difference(left, right):
+def first_difference(left, right, spec):
     """First (epoch, step, name) where two traces' bits differ, in the order a run computes them."""
     for j in range(len(left)):
-        for name in bias_net.NAMES:
+        for step, name, _ in spec:
             if _bits_differ(left.steps[name][j], right.steps[name][j]).any():
-                return (int(left.epochs[j]), STEP_OF[name], name)
+                return (int(left.epochs[j]), step, name)
     return None
 
 
-def _scan(run, redo):
+def scan(run, redo):
     """The first (epoch, step, name) at which ``redo[name](j)``, the value the mutant computes at
-    epoch index j from the unmutated operands, differs from the unmutated value, in run order."""
+    recorded epoch index j from the unmutated operands, differs from the unmutated value, in run order."""
     t = run["trace"]
-    names = sorted(redo, key=ORDER.get)
+    order = [(step, name) for step, name, _ in run["spec"] if name in redo]
     for j in range(len(t)):
-        for name in names:
+        for step, name in order:
             if _bits_differ(redo[name](j), t.steps[name][j]).any():
-                return (int(t.epochs[j]), STEP_OF[name], name)
+                return (int(t.epochs[j]), step, name)
     return None
 
 
-def _before(run, w, j):
-    """The weight ``w`` epoch index j started from."""
+def before(run, w, j):
+    """The state ``w`` recorded epoch index j started from (every epoch recorded)."""
     t = run["trace"]
     return t.start[w] if j == 0 else t.steps[w][j - 1]
 
 
-def exp_oracle(run):
-    """The first sigmoid whose value changes when exp is numpy's instead of libm's."""
-    t = run["trace"]
-    return _scan(run, {"hiddenlayer_activations": lambda j: 1 / (1 + np.exp(-t.steps["hidden_layer_input"][j])),
-                       "output": lambda j: 1 / (1 + np.exp(-t.steps["output_layer_input"][j]))})
+def next_hyper_oracle(name):
+    """An oracle: where training with the next double above hyper-parameter ``name`` first differs."""
 
+    def oracle(run):
+        net, trace = run["net"], run["trace"]
+        hyper = dict(run["hyper"], **{name: math.nextafter(run["hyper"][name], math.inf)})
+        xp = get_kernels("exact")
+        nudged = run_epochs(lambda s: net.python_epoch(s, xp, hyper=hyper), net.python_start(), trace.n_epochs,
+                            net.twin.names, net.weights, init=run["scenario"].init, record=list(trace.epochs),
+                            history_names=net.twin.history)
+        return first_difference(trace, nudged, run["spec"])
 
-def sigmoid_formula_oracle(run):
-    """The first sigmoid whose value changes when written e^x / (1 + e^x), libm's exp as R's."""
-    t = run["trace"]
-
-    def alternative(x):
-        e = _EXACT.exp(x)
-        return e / (1 + e)
-
-    return _scan(run, {"hiddenlayer_activations": lambda j: alternative(t.steps["hidden_layer_input"][j]),
-                       "output": lambda j: alternative(t.steps["output_layer_input"][j])})
-
-
-def slope_oracle(run):
-    """The first slope that changes when x(1 - x) is written x - x*x."""
-    t = run["trace"]
-    a, h = t.steps["output"], t.steps["hiddenlayer_activations"]
-    return _scan(run, {"slope_output_layer": lambda j: a[j] - a[j] * a[j],
-                       "slope_hidden_layer": lambda j: h[j] - h[j] * h[j]})
-
-
-def blas_dot_oracle(run):
-    """The first step whose value changes when the matrix products are numpy's BLAS (np.dot)."""
-    t, X, lr = run["trace"], run["X"], run["lr"]
-    s = t.steps
-    return _scan(run, {
-        "hidden_layer_input": lambda j: np.dot(X, _before(run, "wh", j)) + _before(run, "bh", j),
-        "output_layer_input": lambda j: np.dot(s["hiddenlayer_activations"][j], _before(run, "wout", j))
-        + _before(run, "bout", j),
-        "Error_at_hidden_layer": lambda j: np.dot(s["d_output"][j], _before(run, "wout", j).T),
-        "wout": lambda j: _before(run, "wout", j) + np.dot(s["hiddenlayer_activations"][j].T, s["d_output"][j]) * lr,
-        "wh": lambda j: _before(run, "wh", j) + np.dot(X.T, s["d_hiddenlayer"][j]) * lr})
-
-
-def double_sum_oracle(run):
-    """The first bias update that changes when the column sums accumulate in double (np.sum)."""
-    t, lr = run["trace"], run["lr"]
-    return _scan(run, {
-        "bout": lambda j: _before(run, "bout", j) + np.sum(t.steps["d_output"][j], axis=0, keepdims=True) * lr,
-        "bh": lambda j: _before(run, "bh", j) + np.sum(t.steps["d_hiddenlayer"][j], axis=0, keepdims=True) * lr})
-
-
-def next_lr_oracle(run):
-    """Where training with the next double above lr first differs from training with lr."""
-    scenario = run["scenario"]
-    nudged = bias_net.train(scenario.data["X"], scenario.data["y"], scenario.init, math.nextafter(scenario.lr, math.inf),
-                            len(run["trace"]), _EXACT)
-    return first_difference(run["trace"], nudged)
+    oracle.__doc__ = f"Where training with the next double above {name} first differs from training with {name}."
+    return oracle
 
 
 def last_epoch(run):
-    """R's recorded last epoch is epoch 0 recycled: its first intermediate differs."""
-    return (len(run["trace"]) - 1, 2, "hidden_layer_input")
+    """A run one epoch short leaves its last epoch unrecorded: its first intermediate differs there."""
+    step, name, _ = run["spec"][0]
+    return (int(run["trace"].epochs[-1]), step, name)
 
 
-# -- the catalogue --------------------------------------------------------------------------------------
+# -- running a mutant against the real checks ------------------------------------------------------------
 
-@dataclass
-class Mutant:
-    name: str
-    language: str  # "python" or "r"
-    defect: str
-    expected: object  # (epoch, step, name), or an oracle: run -> (epoch, step, name) or None
-    float_catches: bool
-    why: str
-    variant: str = "corrected"
-    apply: object = None  # session -> context manager
-    # lockstep hands Python R's state: a defect in R's *initial* state is adopted, and shows only
-    # where Python's own step departs from R's; None: the same as free-running
-    lockstep_expected: tuple = None
-
-    def expected_divergence(self, run, mode="free-running"):
-        if mode == "lockstep" and self.lockstep_expected is not None:
-            return self.lockstep_expected
-        return self.expected(run) if callable(self.expected) else self.expected
+def first_divergence(verifier, variant, kernels, mode):
+    """(ok, (epoch, step, name) or None) of the row; for a non-reference variant, where R departs from
+    the Python model of R (the row's own first divergence is the predicted one between R and Python)."""
+    from bridge.check.engine import compare_traces
+    row = verifier.row(variant, kernels, mode)
+    if variant == verifier.net.reference_variant:
+        first = row.first_divergence
+    else:
+        lockstep = mode == "lockstep"
+        rule = "identical" if kernels == "exact" else "within-bound"
+        first = compare_traces(verifier.model(variant, kernels, lockstep), verifier.r(variant),
+                               verifier.net.spec_for(variant), verifier.fixed(variant), rule, lockstep=lockstep).first
+    return row.ok, (None if first is None else (first.epoch, first.step, first.name))
 
 
-SEMANTIC = "changes the value by far more than rounding, so the float bound sees it"
+_UNMUTATED = {}
 
 
-def _py(name, attr, old, new, **kw):
-    return lambda session: python_source_mutation(name, bias_net, attr, old, new, kw.get("extra"))
+def unmutated_for(mutant, session):
+    """The unmutated run of the mutant's scenario, computed once per scenario."""
+    scenario = mutant.load()
+    key = (scenario.twin.name, scenario.path)
+    if key not in _UNMUTATED:
+        _UNMUTATED[key] = unmutated_run(session, scenario)
+    return _UNMUTATED[key]
 
 
-def _r(name, fn, old, new):
-    return lambda session: r_source_mutation(name, session, fn, old, new)
+def check_mutant(mutant, session, run=None, results=None):
+    """Inject ``mutant``, run the real checks (a fresh Verifier) and assert that the exact-kernel rows
+    (free-running and lockstep) fail at the predicted first divergence and that the float bound
+    catches it exactly when predicted (unless the twin's float rows cannot be checked). Skips (pytest)
+    a mutant that changes no bit here. Returns the result dict (also appended to ``results``)."""
+    import pytest
 
+    from bridge.check.verify import Verifier
+    run = run or unmutated_for(mutant, session)
+    expected = {m: mutant.expected_divergence(run, m) for m in MODES}
+    result = {"name": mutant.name, "twin": mutant.twin_name, "language": mutant.language,
+              "expected": expected["free-running"], "found": None, "killed": False, "float_caught": None,
+              "lockstep": None}
+    if results is not None:
+        results.append(result)
+    if expected["free-running"] is None:
+        pytest.skip(f"{mutant.name} changes no bit of this run on this machine: not a defect here")
+    with mutant.applied(session):
+        verifier = Verifier(session, run["scenario"])  # fresh: a Verifier caches its traces
+        variant = mutant.variant_of(verifier.net)
+        exact = {m: first_divergence(verifier, variant, "exact", m) for m in MODES}
+        floats = {m: first_divergence(verifier, variant, "float", m) for m in MODES}
+    result["killed"] = all(not ok and at == expected[m] for m, (ok, at) in exact.items())
+    result["found"], result["lockstep"] = exact["free-running"][1], exact["lockstep"][1]
+    # a float row is "not checked" (ok None) when the twin uses an operation without a bound rule
+    checked = any(ok is not None for ok, _ in floats.values())
+    result["float_caught"] = all(ok is False for ok, _ in floats.values()) if checked else None
+    for mode, (ok, at) in exact.items():
+        assert ok is False, f"{mutant.name} survives the exact-kernel {mode} check"
+        assert at == expected[mode], f"{mutant.name}, exact {mode}: first divergence {at}, expected {expected[mode]}"
+    if checked:
+        assert {ok is False for ok, _ in floats.values()} == {mutant.float_catches}, (
+            f"{mutant.name}: float bound caught it in {[m for m, (ok, _) in floats.items() if ok is False]}; "
+            f"predicted {'caught' if mutant.float_catches else 'not caught'}: {mutant.why}")
+    return result
 
-MUTANTS = [
-    # -- Python (python_impl/bias_net.py, python_impl/kernels.py) ------------------------------------
-    Mutant("py-missing-transpose", "python", "step 10: h . d_output instead of h^T . d_output",
-           (0, 10, "wout"), True, SEMANTIC,
-           apply=_py("py-missing-transpose", "update_weights", "xp.dot(hiddenlayer_activations.T, d_output)",
-                     "xp.dot(hiddenlayer_activations, d_output)")),
-    Mutant("py-rowsums-for-colsums", "python", "step 11: the output delta summed per sample (axis=1)",
-           (0, 11, "bout"), True, SEMANTIC,
-           apply=_py("py-rowsums-for-colsums", "update_biases", "xp.sum(d_output, axis=0)", "xp.sum(d_output, axis=1)")),
-    Mutant("py-step7-times-lr", "python", "step 7 as the article's spreadsheet: d_output = E * slope * lr",
-           (0, 7, "d_output"), True, SEMANTIC,
-           apply=_py("py-step7-times-lr", "epoch", "d_output = output_delta(E, slope_output_layer)",
-                     "d_output = output_delta(E, slope_output_layer) * lr")),
-    Mutant("py-slope-of-preactivation", "python", "step 6: the hidden slope taken of the pre-activation",
-           (0, 6, "slope_hidden_layer"), True, SEMANTIC,
-           apply=_py("py-slope-of-preactivation", "epoch", "slopes(output, hiddenlayer_activations)",
-                     "slopes(output, hidden_layer_input)")),
-    Mutant("py-bias-by-sample", "python", "step 2: the hidden bias laid out by sample (bh.T), as the article's R",
-           (0, 2, "hidden_layer_input"), True, SEMANTIC,
-           apply=_py("py-bias-by-sample", "hidden_linear", "xp.dot(X, wh) + bh", "xp.dot(X, wh) + bh.T")),
-    Mutant("py-lr-one-ulp", "python", "the learning rate one ulp too large",
-           next_lr_oracle, False,
-           "moves each update by about one rounding of lr * G, which the bound's 2u allowance covers",
-           apply=_py("py-lr-one-ulp", "epoch", "wh, bh, wout, bout = (state[w] for w in WEIGHTS)",
-                     "wh, bh, wout, bout = (state[w] for w in WEIGHTS); lr = math.nextafter(lr, math.inf)",
-                     extra={"math": math})),
-    Mutant("py-slope-rounding", "python", "step 6: x - x*x for x(1 - x), equal in exact arithmetic",
-           slope_oracle, False, "differs from x(1 - x) by a rounding, inside the bound's gamma_2 allowance",
-           apply=_py("py-slope-rounding", "derivatives_sigmoid", "x * (1 - x)", "x - x * x")),
-    Mutant("py-exact-exp-is-numpy", "python", "exact kernels: numpy's SIMD exp instead of libm's",
-           exp_oracle, False, "touches only the exact kernels: the float rows already use numpy's exp",
-           apply=lambda session: python_replacement(ExactKernels, "exp", lambda self, x: np.exp(np.asarray(x, dtype=np.float64)))),
-    Mutant("py-exact-dot-is-blas", "python", "exact kernels: numpy's BLAS matmul instead of the reference loop",
-           blas_dot_oracle, False, "touches only the exact kernels: the float rows already use numpy's BLAS",
-           apply=lambda session: python_replacement(ExactKernels, "dot", lambda self, a, b: np.dot(a, b))),
-    Mutant("py-exact-sum-in-double", "python", "exact kernels: column sums accumulated in double, not long double",
-           double_sum_oracle, False, "touches only the exact kernels: the float rows already sum in double",
-           apply=lambda session: python_replacement(ExactKernels, "sum",
-                                                    lambda self, a, axis: np.sum(a, axis=axis, keepdims=True))),
-    # -- R (r_impl/R/bias_net.R, redefined in the bridge's R environment) ----------------------------
-    Mutant("r-bias-layout-by-row", "r", "step 1: byrow flipped, so corrected lays its biases out by sample",
-           (0, 2, "hidden_layer_input"), True, SEMANTIC, lockstep_expected=(0, 11, "bh"),
-           apply=_r("r-bias-layout-by-row", "spread_bias", 'byrow = bias_layout == "by-neuron"',
-                    'byrow = bias_layout != "by-neuron"')),
-    Mutant("r-missing-transpose", "r", "step 10: hiddenlayer_activations %*% d_output, no t()",
-           (0, 10, "wout"), True, SEMANTIC,
-           apply=_r("r-missing-transpose", "update_weights", "t(hiddenlayer_activations) %*% d_output",
-                    "hiddenlayer_activations %*% d_output")),
-    Mutant("r-rowsums-for-colsums", "r", "step 11: rowSums(d_hiddenlayer) where corrected takes colSums",
-           (0, 11, "bh"), True, SEMANTIC,
-           apply=_r("r-rowsums-for-colsums", "update_biases", "colSums(d_hiddenlayer)", "rowSums(d_hiddenlayer)")),
-    Mutant("r-off-by-one-epoch", "r", "the loop stops one epoch early; array() silently recycles epoch 0 into the last",
-           last_epoch, True, SEMANTIC,
-           apply=_r("r-off-by-one-epoch", "bias_net_train", "for (i in seq_len(epochs))", "for (i in seq_len(epochs - 1))")),
-    Mutant("r-step7-times-lr", "r", "step 7 as the article's spreadsheet: d_output <- E * slope * lr",
-           (0, 7, "d_output"), True, SEMANTIC,
-           apply=_r("r-step7-times-lr", "bias_net_epoch", "d_output <- output_delta(E, slope_output_layer)",
-                    "d_output <- output_delta(E, slope_output_layer) * lr")),
-    Mutant("r-lr-one-ulp", "r", "the learning rate one ulp too large",
-           next_lr_oracle, False,
-           "moves each update by about one rounding of lr * G, which the bound's 2u allowance covers",
-           apply=_r("r-lr-one-ulp", "bias_net_train", "switches <- variant_switches(variant)",
-                    "switches <- variant_switches(variant)\n    lr <- lr + 2^(floor(log2(lr)) - 52)")),
-    Mutant("r-sigmoid-formula", "r", "sigmoid as exp(x) / (1 + exp(x)), equal in exact arithmetic",
-           sigmoid_formula_oracle, False, "differs by a few roundings, inside the bound's allowance for exp and 1/(1 + .)",
-           apply=_r("r-sigmoid-formula", "sigmoid", "1/(1 + exp(-x))", "exp(x)/(1 + exp(x))")),
-    Mutant("r-article-rowsums-without-lr", "r", "the article's bout + rowSums(d_output), the * lr dropped",
-           (0, 11, "bout"), True, SEMANTIC, variant="article",
-           apply=_r("r-article-rowsums-without-lr", "update_biases", "bout <- bout + rowSums(d_output) * lr",
-                    "bout <- bout + rowSums(d_output)")),
-]
 
 # filled by the tests, printed by meta_tests/conftest.py at the end of the run
 RESULTS = []

@@ -1,74 +1,89 @@
-"""Mutation tests of the checker (the meta-tests idea of array-api-tests): each deliberate defect
-of meta_tests/mutants.py, injected into one implementation, must make the real checks
-(``bridge.check.verify.Verifier.row``, a fresh Verifier per mutant) fail, with the exact-kernel rows
-(free-running and lockstep) naming the predicted first divergence (epoch, step, intermediate).
-Whether the float-kernel bound also catches it is checked against the catalogue's prediction.
-The unmutated code must pass every check, and every mutation must be undone afterwards."""
+"""Mutation tests of the checker (the meta-tests idea of array-api-tests), for every shipped twin:
+each deliberate defect a twin declares (``Twin.mutants``; the framework is meta_tests/mutants.py),
+injected into one implementation, must make the real checks (``bridge.check.verify.Verifier.row``,
+a fresh Verifier per mutant) fail, with the exact-kernel rows (free-running and lockstep) naming the
+predicted first divergence (epoch, step, intermediate). Whether the float-kernel bound also catches
+it is checked against the mutant's prediction. The unmutated code must pass every check, every
+mutation must be undone afterwards, and a twin outside the project gets the same treatment."""
+import os
+import shutil
+
 import pytest
 
-from bridge.check.engine import compare_traces
-from bridge.check.verify import Verifier
-from meta_tests.mutants import MUTANTS, RESULTS, r_source
+from meta_tests.mutants import MODES, RESULTS, catalogue, check_mutant, twin_mutants, unmutated_for
+from tests.test_golden import write_user_twin
 
-MODES = ("free-running", "lockstep")
+MUTANTS = catalogue()
 # a mutant may drive values to NaN or overflow (a slope of a pre-activation can be far from [0, 1/4])
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-@pytest.fixture(scope="module")
-def unmutated(r_session, bias_scenario):
-    """The unmutated run, whose recorded operands the oracles replay the mutated operations on."""
-    verifier = Verifier(r_session, bias_scenario)
-    return {"verifier": verifier, "trace": verifier.python("exact"), "scenario": bias_scenario,
-            "X": bias_scenario.data["X"], "lr": bias_scenario.lr}
+def _one_per_scenario(mutants):
+    return list({(m.twin_name, m.scenario): m for m in mutants}.values())
 
 
-def first_divergence(verifier, variant, kernels, mode):
-    """(ok, (epoch, step, name) or None) of the row; for an article variant, where R departs from
-    the model of R (the row's own first divergence is the predicted one between R and Python)."""
-    row = verifier.row(variant, kernels, mode)
-    if variant == "corrected":
-        first = row.first_divergence
-    else:
-        lockstep = mode == "lockstep"
-        rule = "identical" if kernels == "exact" else "within-bound"
-        first = compare_traces(verifier.model(variant, kernels, lockstep), verifier.r(variant), verifier.net.spec,
-                               verifier.fixed(variant), rule, lockstep=lockstep).first
-    return row.ok, (None if first is None else (first.epoch, first.step, first.name))
+def _rows(verifier):
+    return [verifier.row(v, k, m) for v in verifier.variants for k in ("exact", "float") for m in MODES]
 
 
-def test_unmutated_code_meets_every_expectation(unmutated):
-    verifier = unmutated["verifier"]
-    rows = [verifier.row(v, k, m) for v in verifier.variants for k in ("exact", "float") for m in MODES]
-    assert [r for r in rows if not r.ok] == []
+@pytest.mark.parametrize("mutant", _one_per_scenario(MUTANTS), ids=lambda m: f"{m.twin_name}:{m.scenario}")
+def test_unmutated_code_meets_every_expectation(mutant, r_session):
+    verifier = unmutated_for(mutant, r_session)["verifier"]
+    assert [r for r in _rows(verifier) if not r.ok] == []
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
-def test_mutant_is_caught_at_its_first_divergence(mutant, r_session, bias_scenario, unmutated):
-    expected = {m: mutant.expected_divergence(unmutated, m) for m in MODES}
-    result = {"name": mutant.name, "language": mutant.language, "expected": expected["free-running"], "found": None,
-              "killed": False, "float_caught": None, "lockstep": None}
-    RESULTS.append(result)
-    if expected["free-running"] is None:
-        pytest.skip(f"{mutant.name} changes no bit of this run on this machine: not a defect here")
-    before = r_source(r_session, "bias_net_train")
-    with mutant.apply(r_session):
-        verifier = Verifier(r_session, bias_scenario)  # fresh: a Verifier caches its traces
-        exact = {m: first_divergence(verifier, mutant.variant, "exact", m) for m in MODES}
-        floats = {m: first_divergence(verifier, mutant.variant, "float", m) for m in MODES}
-    assert r_source(r_session, "bias_net_train") == before
-    result["killed"] = all(not ok and at == expected[m] for m, (ok, at) in exact.items())
-    result["found"], result["lockstep"] = exact["free-running"][1], exact["lockstep"][1]
-    result["float_caught"] = all(not ok for ok, _ in floats.values())
-    for mode, (ok, at) in exact.items():
-        assert not ok, f"{mutant.name} survives the exact-kernel {mode} check"
-        assert at == expected[mode], f"{mutant.name}, exact {mode}: first divergence {at}, expected {expected[mode]}"
-    assert {not ok for ok, _ in floats.values()} == {mutant.float_catches}, (
-        f"{mutant.name}: float bound caught it in {[m for m, (ok, _) in floats.items() if not ok]}; "
-        f"predicted {'caught' if mutant.float_catches else 'not caught'}: {mutant.why}")
+def test_mutant_is_caught_at_its_first_divergence(mutant, r_session):
+    check_mutant(mutant, r_session, results=RESULTS)
 
 
-def test_every_mutation_is_undone(r_session, bias_scenario, unmutated):
-    """After the whole catalogue, the code is the code: a fresh Verifier meets the corrected rows."""
-    verifier = Verifier(r_session, bias_scenario)
-    assert all(verifier.row("corrected", k, m).ok for k in ("exact", "float") for m in MODES)
+@pytest.mark.parametrize("mutant", _one_per_scenario(MUTANTS), ids=lambda m: f"{m.twin_name}:{m.scenario}")
+def test_every_mutation_is_undone(mutant, r_session):
+    """After the whole catalogue, the code is the code: a fresh Verifier meets the reference rows."""
+    from bridge.check.verify import Verifier
+    verifier = Verifier(r_session, mutant.load())
+    reference = verifier.net.reference_variant
+    assert all(verifier.row(reference, k, m).ok for k in ("exact", "float") for m in MODES)
+
+
+USER_MUTANTS = '''
+from meta_tests.mutants import SEMANTIC, Mutant, next_hyper_oracle
+
+
+def mutants():
+    return [
+        Mutant("user-r-step7-times-lr", TWIN_DIR, "wrapped", "r", "step 7 times lr", (0, 7, "d_output"), True,
+               SEMANTIC, "{r_file}", "d_output <- output_delta(E, slope_output_layer)",
+               "d_output <- output_delta(E, slope_output_layer) * lr"),
+        Mutant("user-py-lr-one-ulp", TWIN_DIR, "wrapped", "python", "the learning rate one ulp too large",
+               next_hyper_oracle("lr"), False, "one rounding of lr * G", "bias_copy.py",
+               "    wh, bh, wout, bout = (state[w] for w in WEIGHTS)\\n",
+               "    wh, bh, wout, bout = (state[w] for w in WEIGHTS)\\n    import math\\n"
+               "    lr = math.nextafter(lr, math.inf)\\n"),
+    ]
+
+
+TWIN_DIR = __import__("os").path.dirname(__file__)
+'''
+
+
+def test_a_twin_outside_the_project_gets_its_mutants_checked(tmp_path, r_session):
+    """A twin of one's own (its Python in a file beside twin.py, R from the project) declares two
+    mutants; both are killed at their predicted divergence, in a scenario of 60 epochs."""
+    from python_impl import bias_net
+    from tests.conftest import ROOT
+    folder = write_user_twin(tmp_path, epochs=60, extra='mutants="mutants.py:mutants",')
+    shutil.copy(bias_net.__file__, folder / "bias_copy.py")
+    source = (folder / "bias_copy.py").read_text().replace("from .trace import", "from python_impl.trace import")
+    (folder / "bias_copy.py").write_text(source)
+    twin_py = (folder / "twin.py").read_text().replace('"python_impl.bias_net:epoch"', '"bias_copy.py:epoch"')
+    (folder / "twin.py").write_text(twin_py)
+    r_file = os.path.join(ROOT, "r_impl", "R", "bias_net.R")
+    (folder / "mutants.py").write_text(USER_MUTANTS.replace("{r_file}", r_file))
+    mutants = twin_mutants(str(folder))
+    assert [m.twin_name for m in mutants] == ["wrapped_net"] * 2
+    results = [check_mutant(m, r_session) for m in mutants]
+    assert [(r["name"], r["killed"], r["float_caught"]) for r in results] == [
+        ("user-r-step7-times-lr", True, True), ("user-py-lr-one-ulp", True, False)]
+    # the oracle's prediction, as for the shipped twin's py-lr-one-ulp: the same code on the same inputs
+    assert results[1]["expected"] == (8, 10, "wh")

@@ -9,6 +9,7 @@ rounded in both languages, so they need no namespace.
 * ``exact``: numpy arrays with R's arithmetic: reference-BLAS order for ``%*%``, libm ``exp``,
   long-double accumulation as R's ``colSums``/``rowSums``/``mean`` do.
 """
+import contextlib
 import math
 
 import numpy as np
@@ -148,65 +149,82 @@ def _sum_rows(rows, out=None):
 MATPROD_PATHS = ("reference", "internal")
 
 
-def _reduce_adds_rows_in_order_in(dtype):
-    """True when add.reduce over the outer axis of a C-ordered (terms, cols) array of ``dtype``
-    adds the rows one after another (as _reduce_adds_rows_in_order checks for float64; numpy's
-    pairwise summation exists for long double too)."""
+def _longdouble_reduce_adds_rows_in_order():
+    """True when add.reduce over the outer axis of a C-ordered (terms, cols) long-double array adds
+    the rows one after another (checked once at import, as _reduce_adds_rows_in_order checks
+    float64; numpy sums a contiguous axis pairwise, long double included)."""
     rng = np.random.default_rng(20170529)
     for cols in (2, 3, 10, 20):
-        rows = (rng.standard_normal((300, cols)) * 10.0 ** rng.integers(-12, 12, (300, cols))).astype(dtype)
-        expected = np.zeros(cols, dtype=dtype)
-        for row in rows:
+        rows = (rng.standard_normal((300, cols)) * 10.0 ** rng.integers(-12, 12, (300, cols))).astype(np.longdouble)
+        expected = rows[0].copy()
+        for row in rows[1:]:
             expected = expected + row
-        if not np.array_equal(np.add.reduce(rows, axis=0, initial=dtype(0)), expected):
+        if not np.array_equal(np.add.reduce(rows, axis=0), expected):
             return False
     return True
 
 
-LONGDOUBLE_REDUCE_ADDS_ROWS_IN_ORDER = _reduce_adds_rows_in_order_in(np.longdouble)
+LONGDOUBLE_REDUCE_ADDS_ROWS_IN_ORDER = _longdouble_reduce_adds_rows_in_order()
 
 
-def _sum_terms_in_order(terms, dtype):
-    """((0 + terms[0]) + terms[1]) + ... elementwise in ``dtype``, for a C-ordered (k, ...) array."""
-    if terms.ndim > 1 and terms[0].size > 1 and LONGDOUBLE_REDUCE_ADDS_ROWS_IN_ORDER:
-        return np.add.reduce(terms, axis=0, initial=dtype(0))
-    # one long sum (or numpy summing pairwise): accumulate is sequential; the leading zero is
-    # R's ``sum = 0.0``, which also turns a lone -0 product into +0
-    zero = np.zeros((1,) + terms.shape[1:], dtype=dtype)
-    return np.add.accumulate(np.concatenate([zero, terms]), axis=0)[-1]
+def _sum_terms_in_order(terms):
+    """(terms[0] + terms[1]) + ... elementwise, for a C-ordered (k, ...) array, k >= 1."""
+    if terms.ndim > 1 and terms[0].size > 1 and terms.flags.c_contiguous and LONGDOUBLE_REDUCE_ADDS_ROWS_IN_ORDER:
+        return np.add.reduce(terms, axis=0)
+    return np.add.accumulate(terms, axis=0)[-1]  # one long sum (or numpy summing pairwise): sequential
 
 
 def internal_matprod(a, b, accumulator=np.longdouble):
     """R's ``internal_matprod`` (src/main/array.c, R >= 3.4), the path of ``%*%`` under
     ``options(matprod = "internal")``: for each z[i,k], ``LDOUBLE sum = 0.0; for j in order:
     sum += x[i,j] * y[j,k]; z[i,k] = (double) sum``. The product is double * double, rounded to
-    double before it is added; the sum is kept in long double (80-bit x87 on x86_64, numpy's
-    longdouble there) and rounded to double once. R built without long double accumulates in
-    double: pass ``accumulator=np.float64``. No NaN/Inf switch: this path never calls the BLAS."""
+    double before it is added (measured: R's results differ from products kept in long double);
+    the sum is kept in long double (80-bit x87 on x86_64, numpy's longdouble there) and rounded to
+    double once. R built without long double accumulates in double: ``accumulator=np.float64``.
+    No NaN/Inf switch: this path never calls the BLAS."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     (m, k), n = a.shape, b.shape[1]
     if k == 0 or m * n == 0:
         return np.zeros((m, n))
-    # blocks of terms bound the temporary; each block is summed onto the running sums, still in
-    # term order and in the accumulator's precision
+    if k == 1:  # 0 + x[i,0]y[0,k] is exact in long double: one rounded product ("+ 0.0": -0 becomes +0)
+        return np.multiply(a[:, :1], b[:1, :]) + 0.0
+    # blocks of terms bound the temporary; a later block starts with the running sums
     block = max(1, _DOT_BLOCK // (m * n))
     total = None
     for first in range(0, k, block):
         last = min(k, first + block)
-        products = np.multiply(a.T[first:last, :, None], b[first:last, None, :])  # rounded to double
-        terms = products.astype(accumulator)
+        # each product rounded to double, laid out (terms, m, n) in C order whatever the operands'
+        # layouts: numpy would otherwise follow a.T's and make the term axis contiguous, and
+        # add.reduce sums a contiguous axis pairwise
+        products = np.multiply(a.T[first:last, :, None], b[first:last, None, :], out=np.empty((last - first, m, n)))
+        terms = products.astype(accumulator, order="C")
         if total is not None:
             terms = np.concatenate([total[None], terms])
-        total = _sum_terms_in_order(terms, accumulator)
-    return total.astype(np.float64)
+        total = _sum_terms_in_order(terms)
+    # R's sum starts at +0: (+0 + p) is p except for p = -0, and a sum that starts at +0 is never -0,
+    # so starting from the first product and adding +0 at the end is the same and one pass cheaper
+    return total.astype(np.float64) + 0.0
 
 
 def set_matprod_path(path):
-    """Make the exact kernels' ``dot`` reproduce R's ``%*%`` path ``path`` (one of MATPROD_PATHS)."""
+    """Make the exact kernels' ``dot`` reproduce R's ``%*%`` path ``path`` (one of MATPROD_PATHS);
+    returns the path it replaces."""
     if path not in MATPROD_PATHS:
         raise ValueError(f"unknown matprod path {path!r}: choose one of {', '.join(MATPROD_PATHS)}")
-    ExactKernels.matprod_path = path
+    previous, ExactKernels.matprod_path = ExactKernels.matprod_path, path
+    return previous
+
+
+@contextlib.contextmanager
+def matprod_path_as(path):
+    """Within the block, ``dot`` reproduces ``path`` whatever R does (e.g. golden records, which pin
+    the reference BLAS's sums)."""
+    previous = set_matprod_path(path)
+    try:
+        yield
+    finally:
+        set_matprod_path(previous)
 
 
 class ExactKernels:

@@ -384,6 +384,7 @@ def test_two_runs_in_two_processes_give_identical_trace_digests(tmp_path, impl, 
 
 def test_two_runs_in_one_process_give_identical_golden_digests(r_session, bias_scenario):
     epochs = golden.golden_epochs(bias_scenario.epochs)
-    first = [golden.trace_entries(Verifier(r_session, bias_scenario).r("article"), epochs, 3) for _ in range(2)]
+    first = [golden.trace_entries(Verifier(r_session, bias_scenario).r("article"), epochs, BIAS_NET_SPEC)
+             for _ in range(2)]
     assert first[0] == first[1]
     assert load_scenario("bias-net").init["wh"].tobytes() == bias_scenario.init["wh"].tobytes()

@@ -1,12 +1,14 @@
 """Starting R and calling it: clear one-paragraph errors, never a traceback from inside rpy2."""
 import os
+import subprocess
 import sys
 
 import pytest
 
 from bridge.errors import RCallError
 from bridge.session.rsession import check_versions, explain_r_start_failure, installed_r_version, installed_rpy2_version
-from tests.conftest import run_cli
+from bridge.session.versions import rpy2_requirement
+from tests.conftest import ROOT, run_cli
 
 
 def _env(**changes):
@@ -32,6 +34,37 @@ def test_r_home_that_is_not_r_is_reported_before_r_can_end_the_process(tmp_path)
 def test_rpy2_too_new_for_this_r_names_both_versions_and_the_pin():
     message = check_versions("3.6.9", "4.2.2")
     assert "rpy2 3.6.9 cannot load R 4.2.2" in message and "rpy2>=3.5.17,<3.6" in message
+
+
+@pytest.mark.parametrize("r_version, requirement", [
+    ("4.2.2", "rpy2>=3.5.17,<3.6"), ("R version 4.4.3 (2025-02-28)", "rpy2>=3.5.17,<3.6"),
+    ("4.5.0", "rpy2>=3.6,<3.7"), ("R version 4.5.2 Patched", "rpy2>=3.6,<3.7"), ("4.6.0", "rpy2>=3.6.7,<3.7"),
+])
+def test_rpy2_series_follows_r_version(r_version, requirement):
+    # the one rule (bridge/session/versions.py) that the set-up installs by and start-up enforces
+    assert rpy2_requirement(r_version) == requirement
+    script = subprocess.run([sys.executable, os.path.join(ROOT, "bridge", "session", "versions.py"), r_version],
+                            capture_output=True, text=True, check=True)
+    assert script.stdout.strip() == requirement  # tools/setup.sh runs it as a script
+
+
+@pytest.mark.parametrize("rpy2_version, r_version, fits", [
+    ("3.5.17", "4.2.2", True), ("3.6.9", "4.2.2", False), ("3.6.0", "4.4.3", False),
+    ("3.6.2", "4.5.1", True), ("3.5.17", "4.5.0", False), ("3.6.6", "4.6.0", False), ("3.6.7", "4.6.0", True),
+])
+def test_start_up_check_follows_the_same_rule(rpy2_version, r_version, fits):
+    message = check_versions(rpy2_version, r_version)
+    assert (message is None) == fits
+    if not fits:
+        assert f"rpy2 {rpy2_version} cannot load R {r_version}" in message and rpy2_requirement(r_version) in message
+
+
+def test_pyproject_allows_both_series_and_setup_constrains_by_r():
+    with open(os.path.join(ROOT, "pyproject.toml")) as fh:
+        assert '"rpy2>=3.5.17,<3.7"' in fh.read()
+    with open(os.path.join(ROOT, "tools", "setup.sh")) as fh:
+        setup = fh.read()
+    assert "bridge/session/versions.py" in setup and "-c \"$VENV/rpy2-constraint.txt\"" in setup
 
 
 def test_rpy2_start_up_symbol_error_is_explained():

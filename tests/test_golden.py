@@ -43,7 +43,7 @@ def run_golden_cli(*args, timeout=600):
 
 USER_TWIN = """\"\"\"A twin of one's own, outside the project: the shipped bias network's Python and R
 functions under a new name, with one R variant.\"\"\"
-from bridge.twins.protocol import RSide, Twin
+from bridge.twins.protocol import Printed, RSide, Twin  # noqa: F401 - for the extra fields
 from twins.bias_net.twin import TWIN as SHIPPED
 
 TWIN = Twin(

@@ -64,3 +64,45 @@ def test_float_kernels_are_plain_numpy():
     f = get_kernels("float")
     assert same_bits(f.dot(a, a.T), np.dot(a, a.T)) and same_bits(f.exp(a), np.exp(a))
     assert same_bits(f.sum(a, axis=0), np.sum(a, axis=0, keepdims=True))
+
+
+# -- the paths of R's %*% (R's src/main/array.c: matprod) ---------------------------------------------
+special = st.one_of(elements, st.sampled_from([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e308, -1e308]))
+
+
+@st.composite
+def matrix_pairs_with_specials(draw):
+    """(A, B) holding Inf, NaN, signed zeros and values whose sums overflow; A is sometimes a
+    transposed view, the layout numpy's X.T hands the kernels."""
+    m, k, n = (draw(st.integers(1, 9)) for _ in range(3))
+    a = draw(hnp.arrays(np.float64, (k, m), elements=special)).T if draw(st.booleans()) else \
+        draw(hnp.arrays(np.float64, (m, k), elements=special))
+    return a, draw(hnp.arrays(np.float64, (k, n), elements=special))
+
+
+def same_bits_or_both_nan(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.all((a.view(np.uint64) == b.view(np.uint64)) | (np.isnan(a) & np.isnan(b))))
+
+
+@settings(max_examples=100, deadline=None)
+@given(pair=matrix_pairs_with_specials())
+def test_exact_dot_is_r_default_path_with_nan_and_inf(r_session, pair):
+    # an operand with NaN/Inf sends R's default path to its own double loop (simple_matprod), which
+    # adds the products in the reference BLAS's order: the same function reproduces both branches
+    a, b = pair
+    from_r = r_session.from_r(r_session.call("%*%", r_session.to_r(a), r_session.to_r(b)))
+    with np.errstate(all="ignore"):
+        assert same_bits_or_both_nan(EXACT.dot(a, b), from_r)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pair=st.one_of(matrix_pairs(), matrix_pairs_with_specials()))
+def test_internal_matprod_is_r_internal_loop(r_session, pair):
+    from bridge.session.platform import r_products
+    from python_impl.kernels import internal_matprod
+
+    a, b = pair
+    (from_r,) = r_products(r_session, "internal", [(a, b)])
+    with np.errstate(all="ignore"):
+        assert same_bits_or_both_nan(internal_matprod(a, b), from_r)

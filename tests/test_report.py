@@ -275,3 +275,68 @@ def test_variants_figure_shows_corrected_at_zero_and_the_other_three_apart(bias)
     assert len(labels) == 4
     assert any(label.startswith("R corrected: 0 at every epoch") for label in labels)
     assert "R article" in labels and "R colsums-only" in labels
+
+
+# -- a twin of one's own -------------------------------------------------------------------------------------
+
+TWO_FEATURES_TWIN = '''"""The shipped detail network's functions under a new name, on data of its own with two features."""
+from bridge.twins.protocol import RSide, Twin
+from twins.detail.twin import TWIN as SHIPPED
+
+TWIN = Twin(
+    name="two_features",
+    python="python_impl.detail:epoch",
+    python_predict="python_impl.detail:predict",
+    r=RSide(files=({files}), epoch="detail_epoch", predict="detail_predict"),
+    state=SHIPPED.state, history=SHIPPED.history, steps=SHIPPED.steps, data=SHIPPED.data, init=SHIPPED.init,
+    loss="mean_error",
+)
+'''
+
+
+def _hex(a):
+    return {"shape": list(a.shape), "values": [[float(v).hex() for v in row] for row in a]}
+
+
+def write_two_feature_twin(tmp_path):
+    """A twin folder with one scenario: 40 points in the unit square, labelled by which side of the
+    diagonal they fall, columns are samples as the detail network takes them."""
+    folder = tmp_path / "two_features"
+    (folder / "scenarios" / "halves").mkdir(parents=True)
+    files = ", ".join(repr(os.path.join(ROOT, "r_impl", "R", f)) for f in ("bias_net.R", "detail.R"))
+    (folder / "twin.py").write_text(TWO_FEATURES_TWIN.format(files=files + ","))
+    rng = np.random.default_rng(7)
+    X = rng.uniform(size=(2, 40))
+    manifest = {"format": "crossverify-scenario/1", "name": "halves", "twin": "two_features",
+                "provenance": {"how": "numpy default_rng(7), drawn in tests/test_report.py"},
+                "hyper_parameters": {"lr": (0.5).hex(), "epochs": 100},
+                "data": {"X": _hex(X), "y": _hex((X[0] > X[1]).astype(float)[None, :])},
+                "init": {"weights_input_hidden": _hex(rng.uniform(size=(2, 5))),
+                         "weights_hidden_output": _hex(rng.uniform(size=(5, 1)))}}
+    (folder / "scenarios" / "halves" / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_report_of_a_twin_of_ones_own_draws_its_loss_and_its_decision_boundary(tmp_path, r_session):
+    folder = write_two_feature_twin(tmp_path)
+    out = tmp_path / "report"
+    code, text, err = crossverify("report", "--twin", folder, "--out", out)
+    assert code == 0, err
+    assert text == (f"wrote {out}/index.html: 4 of 4 checks meet their expectation, 0 of 0 printed numbers as "
+                    f"expected, 3 figures (loss, differences, boundary).\n")
+    page = (out / "index.html").read_text()
+    assert "Scenarios: halves." in page
+    rows = Tables(page).tables["run-rows"]
+    assert {r["scenario"] for r in rows} == {"halves"} and all(r["verdict"] == "meets" for r in rows)
+
+
+def test_report_of_a_wrapped_bias_network_plots_the_loss_its_own_function_computes(tmp_path, r_session):
+    from tests.test_golden import write_user_twin
+    from bridge.twins.protocol import load_twin
+    from bridge.twins.scenarios import load_scenario
+    folder = write_user_twin(tmp_path, epochs=50)
+    run = report.scenario_run(r_session, load_scenario("wrapped", str(folder / "scenarios"), load_twin(str(folder))))
+    E = run.python["float"].steps["E"]
+    assert np.array_equal(report.loss_series(run, run.python["float"]), (E * E / 2).reshape(50, -1).mean(axis=1))
+    assert report.loss_label(run.twin) == "mean of E^2 / 2"
+    assert [s.id for s in report.figures_for([run], r_session)] == ["loss", "differences"]

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from bridge.explain.reproduce import CHAOTIC_EPOCHS
 from tests.conftest import run_cli
+from tests.test_golden import write_user_twin
+from twins.detail.printed import CHAOTIC_EPOCHS
 
 TOY = [("detail-toy", f"untrained error, sample {i}", "reproduced") for i in (1, 2, 3)]
 MOONS = [("detail-moons", f"mean error, epoch {e}", "diverges-chaotically" if e in CHAOTIC_EPOCHS else "reproduced")
@@ -50,3 +51,30 @@ def test_reproduce_prints_a_table_by_default():
     code, out, _ = run_cli("reproduce")
     assert code == 0 and "16 of 16 numbers have their expected status." in out
     assert "diverges-chaotically" in out and "unseeded-in-article" in out
+
+
+def test_the_detail_twins_printed_numbers_are_the_ones_its_manifests_keep():
+    from bridge.twins.protocol import load_twin
+    from bridge.twins.scenarios import load_scenario
+    printed = load_twin("detail").printed
+    toy = load_scenario("detail-toy").manifest["article_numbers"]
+    moons = load_scenario("detail-moons").manifest["article_numbers"]
+    assert [p.text for p in printed if p.scenario == "detail-toy"] == toy["untrained_error"]
+    assert [(p.epoch, p.text) for p in printed if p.scenario == "detail-moons"] == list(
+        zip(moons["mean_error_epochs"], moons["mean_error"]))
+
+
+def test_a_twin_of_ones_own_declares_its_printed_numbers_and_reproduce_checks_them(tmp_path):
+    from bridge.twins.runner import network_for
+    from bridge.twins.scenarios import load_scenario
+    first = network_for(load_scenario("bias-net")).python("float", 1, record=[0]).at(0, "output")[0, 0]
+    extra = (f'printed=(Printed("wrapped", "untrained output, sample 1", "output", "{first:.6f}"),\n'
+             f'         Printed("wrapped", "trained output, sample 3", "output", "0.50000", epoch=-1, index=(2, 0))),')
+    folder = write_user_twin(tmp_path, epochs=30, extra=extra)
+    code, out, err = run_cli("reproduce", "--twin", str(folder), "--format", "json")
+    rows = json.loads(out)["rows"]
+    assert code == 1, err  # the second number is not what the twin computes
+    assert [(r["scenario"], r["quantity"], r["status"], r["ok"]) for r in rows] == [
+        ("wrapped", "untrained output, sample 1", "reproduced", True),
+        ("wrapped", "trained output, sample 3", "not-reproduced", False)]
+    assert rows[0]["python"] == rows[0]["r"] == f"{first:.6f}" and rows[1]["python"] == rows[1]["r"] != "0.50000"

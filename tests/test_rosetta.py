@@ -1,6 +1,7 @@
 """`crossverify rosetta` (bridge/explain/rosetta.py): the translation table extracted from the marker
-comments of python_impl/ and r_impl/R/, docs/ROSETTA.md kept up to date, and the pitfalls of
-translating numpy into R, each demonstrated by a test (most of them here)."""
+comments of each twin's source files (the shipped twins' python_impl/ and r_impl/R/, and a twin
+written here outside the project), docs/ROSETTA.md kept up to date, and the pitfalls of
+translating numpy into R the twins declare, each demonstrated by a test (most of them here)."""
 import os
 import shutil
 
@@ -8,14 +9,17 @@ import numpy as np
 import pytest
 
 from twins.bias_net import rmodel
-from bridge.explain.rosetta import NETWORKS, PITFALLS, build, pitfall_test, prediction_demo, read_snippets, render_markdown
+from bridge.explain import machine
+from bridge.explain.rosetta import (build, pitfall_test, pitfalls, prediction_demo, read_snippets, render_markdown,
+                                    shipped, source_files)
 from bridge.twins.scenarios import load_scenario
 from python_impl import bias_net, detail
 from python_impl.kernels import get_kernels
 from tests.conftest import ROOT
-from tests.test_steps import crossverify
+from tests.test_steps import crossverify, write_tiny_twin
 
 EXACT = get_kernels("exact")
+PITFALLS = pitfalls()  # the shipped twins' pitfalls
 DOC = os.path.join(ROOT, "docs", "ROSETTA.md")
 
 
@@ -85,8 +89,8 @@ def test_a_statement_over_several_lines_is_extracted_whole(rosetta):
 
 
 def _copy_sources(tmp_path):
-    for _, py_path, r_path, _ in NETWORKS.values():
-        for path in (py_path, r_path):
+    for twin in shipped():
+        for path in sum(source_files(twin), ()):
             os.makedirs(tmp_path / os.path.dirname(path), exist_ok=True)
             shutil.copy(os.path.join(ROOT, path), tmp_path / path)
 
@@ -288,3 +292,53 @@ def test_r_loop_index_i_is_the_article_epoch_i_minus_1(r_session):
     assert not same_bits(r_output, py.at(3, "output"))
     bh = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
     assert same_bits(r_session.ro.r("function(m) m[1, ]")(r_session.to_r(bh)), bh[0])
+
+
+def test_the_exp_pitfall_states_what_was_measured_on_this_machine_and_r_agrees(r_session):
+    measured = machine.exp_mismatch()
+    sentence = next(text for title, text, _ in PITFALLS if "exp" in title)
+    assert f"{measured.inputs} random inputs" in sentence
+    assert (f"in {measured.percent} of" in sentence) if measured.fraction else "equals the C library's" in sentence
+    # the same inputs through R's exp, which is the C library's: the fraction the sentence states
+    x = np.random.default_rng(machine.SEED).uniform(-machine.EXP_RANGE, machine.EXP_RANGE, measured.inputs)
+    r_exp = r_session.from_r(r_session.call("exp", r_session.to_r(x)))
+    assert np.mean(np.exp(x).view(np.int64) != r_exp.view(np.int64)) == measured.fraction
+
+
+# -- a twin of one's own, outside the project -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_twin(tmp_path_factory):
+    return write_tiny_twin(tmp_path_factory.mktemp("own"), "tiny_rosetta")
+
+
+def test_rosetta_of_a_twin_outside_the_project_reads_its_declaration_and_files(r_session, tiny_twin):
+    code, out, err = crossverify("rosetta", "--twin", tiny_twin)
+    assert code == 0, err
+    assert "## tiny-rosetta: Gradient steps on a least-squares toy" in out
+    assert "Python: `tiny.py`; R: `tiny.R`." in out
+    assert ("| 2 | `w = w - lr X^T z` | `w = state[\"w\"] - lr * xp.dot(X.T, z)` (epoch) | "
+            "`w <- state$w - lr * (t(X) %*% z)` (tiny_rosetta_epoch) |") in out
+    assert "| predict | The linear map alone, on new rows. |" in out
+    demo = out.split("## Prediction on new data")[1]
+    assert "scenario `tiny-small`" in demo and "After its 4 training epochs" in demo
+    assert "R, variant `full`, `tiny_rosetta_predict(X, state)`" in demo and "R matches Python bit for bit" in demo
+    assert "## Pitfalls this project hit" in out and "`test_tiny.py::test_the_pitfall_holds`" in out
+    assert "bias-net" not in out and "detail" not in out  # only the twin asked for
+
+
+def test_a_pitfall_of_ones_own_twin_names_a_test_beside_it(tiny_twin):
+    from bridge.twins.protocol import load_twin
+    twin = load_twin(tiny_twin)
+    ((title, sentence, test),) = pitfalls([twin])
+    fn = pitfall_test(test, [twin])
+    assert callable(fn) and fn.__name__ == "test_the_pitfall_holds" and fn() is None
+    assert pitfall_test(PITFALLS[0][2], [twin]).__name__ == PITFALLS[0][2].split("::")[1]  # shipped: from the root
+
+
+def test_a_tag_that_is_no_variant_is_reported(tmp_path):
+    _copy_sources(tmp_path)
+    path = tmp_path / "r_impl/R/bias_net.R"
+    path.write_text(path.read_text().replace("# rosetta: bias-net 11 article", "# rosetta: bias-net 11 articel"))
+    problems = build(root=str(tmp_path)).problems
+    assert any("'articel' is not a variant of bias_net" in p for p in problems), problems

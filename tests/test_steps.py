@@ -196,3 +196,193 @@ def test_steps_through_python_m_bridge_once_registered():
     code, out, err = run_cli("steps", "--variant", "article", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["first_difference"]["step"] == 2
+
+
+def test_an_epoch_beyond_the_scenarios_last_is_refused_with_exit_2(r_session):
+    code, out, err = crossverify("steps", "--epoch", "5000")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "--epoch 5000: scenario bias-net trains for 5000 epochs, counted from 0, so its last is epoch 4999" in err
+
+
+# -- the bias layout for other shapes: the sentences follow the model of R's recycling ---------------------
+
+def bias_scenario_4_samples_3_hidden():
+    """A bias-net scenario built here: 4 samples, 2 features, 3 hidden neurons (samples != neurons)."""
+    from bridge.twins.scenarios import Scenario
+    rng = np.random.RandomState(7)
+    data = {"X": np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]),
+            "y": np.array([[1.0], [1.0], [0.0], [0.0]])}
+    init = {"wh": rng.uniform(size=(2, 3)), "bh": np.array([[0.1, 0.2, 0.3]]), "wout": rng.uniform(size=(3, 1)),
+            "bout": rng.uniform(size=(1, 1))}
+    return Scenario("bias-4x3", "bias_net", None, 0.1, 3, data, init, {})
+
+
+def test_the_bias_layout_sentence_is_true_for_4_samples_and_3_hidden_neurons(r_session):
+    from bridge.explain.steps import walkthrough
+    walk = walkthrough(r_session, bias_scenario_4_samples_3_hidden(), "article")
+    views = {s.number: s for s in walk.steps}
+    why = views[2].note
+    # R's matrix(rep(bias_in, 4), nrow = 4, byrow = FALSE): cell (i, j) is element i + 4j of the repeated vector
+    assert "bh[i, j] = bias_in[(i + j) mod 3]" in why and "one bias per sample" not in why
+    assert "agree only in rows 0 and 3" in why and "predicts R's bh bit for bit" in why
+    r_bh = next(p.r for p in views[2].pairs if p.name == "bh")
+    i, j = np.indices((4, 3))
+    assert np.array_equal(r_bh, np.array([0.1, 0.2, 0.3])[(i + j) % 3])  # what the sentence says, R's own bh
+    bh = next(p for p in views[2].pairs if p.name == "bh")
+    assert [k for k in range(4) if not bh.r_marks[k].any()] == [0, 3]  # the rows the sentence says agree
+    assert views[1].note.startswith("R's article script lays the drawn biases out with matrix(rep(bias_in, 4)")
+    assert "bh[i, j] += lr * sum_k d[i, k]" in views[11].note
+    pred = walk.prediction
+    assert "cannot score a fifth sample" in pred.note and "belong to the 4 training rows" in pred.note
+
+
+def test_the_commenters_colsums_sentence_follows_the_shape_too(r_session):
+    from bridge.explain.steps import walkthrough
+    scenario = bias_scenario_4_samples_3_hidden()
+    walk = walkthrough(r_session, scenario, "colsums-only")
+    note = next(s.note for s in walk.steps if s.number == 11)
+    assert "bh[i, j] gets the sum of neuron (i + j) mod 3" in note
+    # R's update: bh after epoch 0 minus bh before, divided by lr, is column sum (i + j) mod 3 of d_hiddenlayer
+    r = network_for(scenario).r(r_session, "colsums-only", 1)
+    step = (r.at(0, "bh") - r.start["bh"]) / scenario.lr
+    sums = r.at(0, "d_hiddenlayer").sum(axis=0)
+    i, j = np.indices((4, 3))
+    assert np.allclose(step, sums[(i + j) % 3], rtol=1e-12, atol=1e-15)
+
+
+# -- any twin: one written here, outside the project -----------------------------------------------------
+
+TINY_PY = '''
+"""A tiny twin for the tests: gradient steps on |X w|^2 / 2."""
+
+
+def epoch(X, state, lr, xp):
+    """One gradient step."""
+    z = xp.dot(X, state["w"])  # rosetta: {key} 1
+    w = state["w"] - lr * xp.dot(X.T, z)  # rosetta: {key} 2
+    return {{"z": z, "w": w}}
+
+
+def halved(X, state, lr, variant, xp):
+    """What R's halved variant computes: the same step with half the learning rate."""
+    return epoch(X, state, lr / 2, xp)
+
+
+def predict(X, state, xp):
+    """The linear map alone, on new rows."""
+    return xp.dot(X, state["w"])  # rosetta: {key} predict
+'''
+
+TINY_R = '''
+{name}_epoch <- function(X, state, lr, rate = "full") {{
+  if (rate == "half") lr <- lr / 2
+  z <- X %*% state$w  # rosetta: {key} 1
+  w <- state$w - lr * (t(X) %*% z)  # rosetta: {key} 2
+  list(z = z, w = w)
+}}
+
+{name}_predict <- function(X, state) {{
+  X %*% state$w  # rosetta: {key} predict
+}}
+'''
+
+TINY_TWIN = '''
+from bridge.twins.protocol import RSide, Step, Twin, Variant
+
+TWIN = Twin(
+    name="{name}", title="Gradient steps on a least-squares toy", section="the crossverify tests",
+    python="tiny.py:epoch", python_predict="tiny.py:predict",
+    r=RSide(files=("tiny.R",), epoch="{name}_epoch", predict="{name}_predict"),
+    state=("w",),
+    steps=[Step(1, "z", "z = X w"), Step(2, "w", "w = w - lr X^T z")],
+    titles={{0: "The data and the starting weights", 1: "Project the data", 2: "Take one gradient step"}},
+    inputs={{"X": "X = the data, one sample per row", "w": "w = the weights"}},
+    data={{"X": ("n", "f")}}, init={{"w": ("f", 1)}}, hyper=("lr",),
+    variants={{"full": Variant(r_args={{"rate": "full"}}, description="R with the full learning rate"),
+               "halved": Variant(r_args={{"rate": "half"}}, model="tiny.py:halved", description="R takes half steps")}},
+    reference="full",
+    pitfalls=(("a pitfall of its own", "its test lives beside the twin.", "test_tiny.py::test_the_pitfall_holds"),),
+)
+'''
+
+
+def write_tiny_twin(root, name):
+    """A twin of two steps in ``root/name`` (twin.py, tiny.py, tiny.R, a test, scenarios/tiny-small)."""
+    import os
+    folder = os.path.join(str(root), name)
+    key = name.replace("_", "-")
+    files = {"tiny.py": TINY_PY.format(key=key), "tiny.R": TINY_R.format(name=name, key=key),
+             "twin.py": TINY_TWIN.format(name=name),
+             "test_tiny.py": "def test_the_pitfall_holds():\n    assert 1 + 1 == 2\n"}
+    manifest = {"format": "crossverify-scenario/1", "name": "tiny-small", "twin": name,
+                "hyper_parameters": {"lr": (0.25).hex(), "epochs": 4}, "provenance": {"note": "written by the test"},
+                "data": {"X": {"shape": [3, 2], "values": [[v.hex() for v in row] for row in
+                                                            ([1.0, 0.5], [0.25, 1.0], [0.75, 0.125])]}},
+                "init": {"w": {"shape": [2, 1], "values": [[(0.5).hex()], [(-0.25).hex()]]}}}
+    files["scenarios/tiny-small/manifest.json"] = json.dumps(manifest, indent=1)
+    for path, text in files.items():
+        os.makedirs(os.path.dirname(os.path.join(folder, path)), exist_ok=True)
+        with open(os.path.join(folder, path), "w", encoding="utf-8") as fh:
+            fh.write(text.lstrip())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_twin(tmp_path_factory):
+    return write_tiny_twin(tmp_path_factory.mktemp("own"), "tiny_steps")
+
+
+def test_steps_walks_through_a_twin_outside_the_project_from_its_declaration(r_session, tiny_twin):
+    walk = steps_json("--twin", tiny_twin)
+    assert (walk["network"], walk["scenario"], walk["variant"]) == ("tiny_steps", "tiny-small", "full")
+    assert [(s["step"], s["title"], s["formulas"]) for s in walk["steps"]] == [
+        (0, "The data and the starting weights", ["X = the data, one sample per row", "w = the weights"]),
+        (1, "Project the data", ["z = X w"]), (2, "Take one gradient step", ["w = w - lr X^T z"])]
+    assert [m["name"] for s in walk["steps"] for m in s["matrices"]] == ["X", "w", "z", "w"]
+    assert walk["first_difference"] is None
+    pred = walk["prediction"]
+    assert pred["description"] == "the training data" and pred["matches"]
+    assert pred["r_code"] == "tiny_steps_predict(X, state)"
+
+
+def test_a_variant_of_ones_own_twin_is_explained_from_its_declaration(r_session, tiny_twin):
+    walk = steps_json("--twin", tiny_twin, "--variant", "halved", "--epoch", "3")
+    assert walk["first_difference"]["step"] == 0  # the weights epoch 3 starts from
+    epoch0 = steps_json("--twin", tiny_twin, "--variant", "halved")
+    assert epoch0["first_difference"]["step"] == 2 and epoch0["first_difference"]["name"] == "w"
+    assert next(s["why"] for s in epoch0["steps"] if s["step"] == 2) == \
+        "variant halved first parts from Python here (R takes half steps)."
+    code, _, err = crossverify("steps", "--twin", tiny_twin, "--epoch", "4")
+    assert code == 2 and "scenario tiny-small trains for 4 epochs" in err
+
+
+# -- nothing generic names a shipped twin --------------------------------------------------------------------
+
+GENERIC = ("bridge/explain/steps.py", "bridge/explain/rosetta.py", "bridge/cli/steps.py", "bridge/cli/rosetta.py")
+ENGLISH = {"output", "error"}  # intermediates named like ordinary words, which prose may use
+
+
+def test_steps_and_rosetta_name_no_shipped_twin_intermediate_variant_or_file():
+    import inspect
+    import os
+    from bridge.twins.protocol import load_twin, shipped_twins
+    from tests.conftest import ROOT
+    words, quoted = set(), set()
+    for name, path in shipped_twins().items():
+        twin = load_twin(name)
+        words |= {twin.name, twin.rosetta_key, os.path.basename(os.path.dirname(path))}
+        words |= {n for n in twin.names + tuple(twin.data) + tuple(twin.init) if len(n) > 1 and n not in ENGLISH}
+        words |= {os.path.basename(f) for f in twin.r_files} | set(twin.preprocessing)
+        words |= set(filter(None, (twin.r.epoch, twin.r.start, twin.r.predict)))
+        callables = [twin.python_epoch, twin.resolve(twin.python_predict, "predict"), twin.explain_step, twin.new_data]
+        callables += [twin.resolve(v.model, "model") for v in twin.variants.values()]
+        words |= {os.path.basename(inspect.getsourcefile(fn)) for fn in callables if fn is not None}
+        quoted |= set(twin.variants)
+    for path in GENERIC:
+        with open(os.path.join(ROOT, path), encoding="utf-8") as fh:
+            text = fh.read()
+        for word in words:
+            assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text), (path, word)
+        for variant in quoted:
+            for spelling in (f'"{variant}"', f"'{variant}'", f"`{variant}`"):
+                assert spelling not in text, (path, variant)

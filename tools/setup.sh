@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set-up for `make run` and `make test`: R from the distribution's packages, then .venv with
-# this project and its test extras, then the R package into a library inside .venv.
+# this project and its test extras (the rpy2 series that fits this R), then the R package into a
+# library inside .venv, then OpenBLAS unpacked into .venv/blas/openblas for the tests that run R
+# on it (not installed: nothing outside .venv changes).
 # Idempotent: when everything is in place it only checks, in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,7 @@ R_DEBS="r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
 PY_DEBS="python3-dev"  # Python.h: pip compiles rpy2 3.5 from its source
 VENV=.venv
 RLIB=$VENV/R-library
+BLAS_DIR=$VENV/blas
 
 r_ready() {
   command -v Rscript >/dev/null 2>&1 || return 1
@@ -48,12 +51,25 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
 fi
 
+# rpy2 3.5 for R < 4.5, rpy2 3.6 for R >= 4.5: one rule, in bridge/session/versions.py
+R_LINE=$(R --version | head -n 1)
+RPY2_REQ=$(python3 bridge/session/versions.py "$R_LINE")
+echo "$RPY2_REQ" >"$VENV/rpy2-constraint.txt"
+rpy2_installed() {
+  "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("rpy2"))' 2>/dev/null || true
+}
+
 if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
-  echo "setup: installing the project and its test extras into $VENV (rpy2 is built against this R)"
+  echo "setup: installing the project and its test extras into $VENV, with $RPY2_REQ for ${R_LINE% (*} (rpy2 is built against this R)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e '.[test]'
+  "$VENV/bin/python" -m pip install -q -e '.[test]' -c "$VENV/rpy2-constraint.txt"
   touch "$VENV/.installed"
 fi
+if ! python3 bridge/session/versions.py --fits "$(rpy2_installed)" "$R_LINE"; then
+  echo "setup: rpy2 $(rpy2_installed) does not fit ${R_LINE% (*}: installing $RPY2_REQ"
+  "$VENV/bin/python" -m pip install -q "$RPY2_REQ"
+fi
+echo "setup: ${R_LINE% (*}, rpy2 $(rpy2_installed) (this R takes $RPY2_REQ)"
 
 if [ ! -f "$RLIB/.installed" ] || [ -n "$(find r_impl -newer "$RLIB/.installed" -type f | head -n 1)" ]; then
   echo "setup: installing the R package r_impl into $RLIB"
@@ -62,3 +78,6 @@ if [ ! -f "$RLIB/.installed" ] || [ -n "$(find r_impl -newer "$RLIB/.installed" 
     || { cat "$VENV/r-install.log" >&2; exit 1; }
   touch "$RLIB/.installed"
 fi
+
+# OpenBLAS, unpacked (not installed), for tests/test_blas.py: R loads it per process through LD_LIBRARY_PATH
+bash tools/fetch_blas.sh "$BLAS_DIR/openblas" libopenblas0-pthread

@@ -26,6 +26,7 @@ U = 2.0 ** -53
 ULP = 2.0 ** -52  # one unit in the last place, relative to |z|
 SLACK = 1 + 2.0 ** -20  # the bound is itself computed in floating point; this covers its own rounding
 SMALLEST_NORMAL = 2.0 ** -1022
+ETA = 2.0 ** -1074  # the smallest subnormal: the spacing of doubles below SMALLEST_NORMAL
 TINY = 4 * 2.0 ** -1074  # below this, subnormal rounding is absolute, not relative
 EXP_SIGMOID = 2 * (2.0 ** -52 + 2 * U) * (1 + 4 * U)
 # libm (glibc) and numpy's SIMD paths: the largest documented error of each function, in ulps,
@@ -79,10 +80,13 @@ def _t(a):
     return np.swapaxes(a, -1, -2) if np.ndim(a) >= 2 else a
 
 
-def _finish(left, right, P, S, c):
-    """A node whose value is rounded once more on each side: d = P + c S."""
+def _finish(left, right, P, S, c, floor=TINY):
+    """A node whose value is rounded once more on each side: d = P + c S (+ the subnormal floor)."""
     S = np.maximum(S, np.maximum(np.abs(left), np.abs(right)))
-    d = (P + c * S) * SLACK + TINY
+    d = (P + c * S) * SLACK + floor
+    # inf * 0 (an overflowed magnitude times a zero difference) leaves no bound: infinite, never NaN,
+    # which would fail even two equal values
+    d = np.where(np.isnan(d), np.inf, d)
     return Node(left, right, d, S + d, P, S)
 
 
@@ -175,7 +179,9 @@ def div(a, b):
     Where b's interval reaches 0 the bound is infinite (the step is checked bit for bit only)."""
     lo = np.maximum(np.minimum(np.abs(b.left), np.abs(b.right)) - b.d, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        P = np.where(lo > 0, (a.d + a.m * b.d / lo) / lo, np.inf)
+        # grouped so that no intermediate underflows: a.m * b.d can be far below the smallest double
+        # while a.m * b.d / lo^2 is large (a divisor near the bottom of the normal range)
+        P = np.where(lo > 0, a.d / lo + (a.m / lo) * (b.d / lo), np.inf)
         S = np.where(lo > 0, a.m / lo, np.inf)
         return _finish(a.left / b.left, a.right / b.right, P, S, 2 * U)
 
@@ -193,9 +199,13 @@ def sqrt(a):
 
 @rule("dot")
 def matmul(a, b):
-    """Z = A B with k terms per element: P = d_A m_B + m_A d_B, S = m_A m_B, c = 2 gamma_k."""
+    """Z = A B with k terms per element: P = d_A m_B + m_A d_B, S = m_A m_B, c = 2 gamma_k, and a floor
+    of TINY + k ETA: gamma_k is relative, but each of the k products (or fused multiply-adds) may be
+    rounded in the subnormal range, by up to ETA / 2 on each side (tests/test_bound_rules.py: 64
+    products of 2^-537 by 2^-537 or 2^-538, numpy's dot and the reference order 32 ETA apart)."""
     k = a.left.shape[-1]
-    return _finish(a.left @ b.left, a.right @ b.right, a.d @ b.m + a.m @ b.d, a.m @ b.m, 2 * gamma(k))
+    return _finish(a.left @ b.left, a.right @ b.right, a.d @ b.m + a.m @ b.d, a.m @ b.m, 2 * gamma(k),
+                   floor=TINY + k * ETA)
 
 
 @rule("sum")
@@ -224,7 +234,7 @@ def exp(x):
     """z = e^x: P = e^(hi) d_x over the operands' interval [lo, hi]; c = 2 FUNCTION_ULPS ulp (libm's and
     numpy's exp each within 1 ulp)."""
     _, hi = _span(x)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 where d = 0 is masked
         P = np.where(x.d == 0, 0.0, np.exp(hi) * x.d)
         return _finish(np.exp(x.left), np.exp(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["exp"] * ULP)
 
@@ -262,7 +272,7 @@ def log1p(x):
 def expm1(x):
     """z = e^x - 1: P = e^(hi) d_x; c = 2 FUNCTION_ULPS ulp."""
     _, hi = _span(x)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 where d = 0 is masked
         P = np.where(x.d == 0, 0.0, np.exp(hi) * x.d)
         return _finish(np.expm1(x.left), np.expm1(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["expm1"] * ULP)
 
@@ -299,7 +309,8 @@ def sigmoid(x):
     and the division give (2^-52 + 2u)|z| per side: c = EXP_SIGMOID. Tighter than composing exp, add
     and div, whose propagation would pass through e^-x's magnitude."""
     f = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731 - the values only locate the bound, which covers either exp
-    return _finish(f(x.left), f(x.right), x.d / 4, np.zeros_like(x.m), EXP_SIGMOID)
+    with np.errstate(over="ignore"):  # e^-x = Inf for x < -709.78: sigmoid 0, as on both sides
+        return _finish(f(x.left), f(x.right), x.d / 4, np.zeros_like(x.m), EXP_SIGMOID)
 
 
 @rule("slope")
@@ -343,6 +354,9 @@ def evaluate(expr, leaf):
     fn = RULES.get(op)
     if fn is None:
         raise UnknownOperationError(op)
-    if op in PARAMETERISED:
-        return fn(evaluate(args[0], leaf), args[1])
-    return fn(*(evaluate(a, leaf) for a in args))
+    # values that overflowed (a run gone wrong) make inf * 0 and inf - inf in the rules' arithmetic:
+    # quietly, as _finish turns a NaN bound into an infinite one
+    with np.errstate(over="ignore", invalid="ignore"):
+        if op in PARAMETERISED:
+            return fn(evaluate(args[0], leaf), args[1])
+        return fn(*(evaluate(a, leaf) for a in args))

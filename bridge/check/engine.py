@@ -2,7 +2,7 @@
 
 ``compare_traces`` applies one rule to every element of every intermediate:
 
-* ``identical``: the two float64 values have the same 64 bits;
+* ``identical``: the two float64 values have the same 64 bits, or are both NaN (bits_differ);
 * ``within-bound``: |left - right| <= P + c S, the step's floating-point bound (bridge/check/bounds.py).
 
 It reports, per intermediate, the largest absolute difference, the largest difference in units
@@ -16,6 +16,15 @@ import numpy as np
 from bridge.check import bounds
 
 HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
+
+
+def bits_differ(a, b):
+    """The ``identical`` rule's test, elementwise: the 64 bits differ and the two are not both NaN.
+    Any NaN equals any NaN: IEEE 754 leaves the sign and payload of a NaN result to the hardware
+    and to which operand comes first, and R's and numpy's loops order the operands of a*b
+    differently (measured: a bias-net whose weights overflow gives NaNs of both signs, bit for bit
+    alike in both languages until a NaN meets a NaN in a product). A NaN against a number differs."""
+    return (a.view(np.uint64) != b.view(np.uint64)) & ~(np.isnan(a) & np.isnan(b))
 
 
 @dataclass
@@ -145,7 +154,7 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
         result.stats[name] = StepStats(name, step, float(z.d.max(initial=0.0)), float(scaled.max(initial=0.0)),
                                        float(ratio.max(initial=0.0)), float(limit[worst]) if worst else 0.0)
         if rule == "identical":
-            bad = z.left.view(np.uint64) != z.right.view(np.uint64)
+            bad = bits_differ(z.left, z.right)
         else:
             bad = ~(z.d <= limit)  # NaN counts as a divergence
         if bad.any():
@@ -166,7 +175,7 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
         if stats is not None:
             stats.max_abs = max(stats.max_abs, float(d.max(initial=0.0)))
         if rule == "identical":
-            bad = a.view(np.uint64) != b.view(np.uint64)
+            bad = bits_differ(a, b)
             if bad.any():
                 k = int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
                 element = np.unravel_index(np.flatnonzero(bad[k])[0], bad.shape[1:])

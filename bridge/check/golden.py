@@ -32,6 +32,7 @@ import numpy as np
 from bridge.errors import CrossverifyError
 from bridge.twins.runner import network_for
 from bridge.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from python_impl.kernels import matprod_path_as
 from python_impl.trace import run_epochs
 
 FORMAT = "crossverify-golden/1"
@@ -247,6 +248,9 @@ def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None,
                           f"`crossverify golden record --force` to replace it.")
     check_writable(golden_dir(fixtures_dir))
     session = (session_factory or _default_session)()
+    problem = r_sums_problem(session)
+    if problem:
+        raise GoldenError(f"not recorded: {problem}.")
     written = []
     for scenario in loaded:
         text = dumps(make_record(scenario, session, progress=progress))
@@ -259,6 +263,18 @@ def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None,
 def _default_session():
     from bridge.session.rsession import get_session
     return get_session()
+
+
+def r_sums_problem(session):
+    """Why this R's digests cannot be held against a golden record, or None. A record pins the sums
+    of R's %*% on the reference BLAS (its default path); on any other BLAS R runs its own
+    long-double loop, or sums the BLAS's way (bridge/session/platform.py), and other bits are right."""
+    plan = getattr(session, "matprod", None)
+    if plan is None or (plan.kernel_path == "reference" and plan.exact):
+        return None
+    return (f"R's %*% here runs matprod \"{plan.option}\" on {session.platform.blas_name}, which does not sum "
+            f"as the reference BLAS's default path the record pins; check and record R's digests with R on the "
+            f"reference BLAS and $CROSSVERIFY_R_MATPROD unset (`crossverify doctor` shows what R loads)")
 
 
 # -- check ---------------------------------------------------------------------------------------
@@ -421,9 +437,13 @@ def check(scenarios=None, fixtures_dir=None, impls=None, variants=None, session_
                 if progress:
                     progress(f"{scenario.name} {variant} {impl}")
                 if impl == "python":
-                    trace = python_trace(scenario, variant, epochs, rec["epochs"])
+                    with matprod_path_as("reference"):  # whatever R does here: the record's sums
+                        trace = python_trace(scenario, variant, epochs, rec["epochs"])
                 else:
                     session = session or (session_factory or _default_session)()
+                    if r_sums_problem(session):
+                        result.problems.append(r_sums_problem(session))
+                        continue
                     trace = r_trace(session, scenario, variant, epochs, rec["epochs"])
                 result.entries = len(recorded)
                 result.first_change = compare_entries(recorded, trace)

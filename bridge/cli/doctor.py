@@ -54,8 +54,8 @@ def python_items():
                       "sums an outer axis in another order", "exact" if in_order else
                       "exact through the slower sequential fallback (add.accumulate)", True))
     finfo = np.finfo(np.longdouble)
-    items.append(Item("numpy long double", f"{finfo.nmant + 1}-bit significand ({np.dtype(np.longdouble).itemsize} bytes)",
-                      "compared with R's below", True))
+    width = f"{finfo.nmant + 1}-bit significand ({np.dtype(np.longdouble).itemsize} bytes)"
+    items.append(Item("numpy long double", width, "compared with R's below", True))
     libc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") and "CS_GNU_LIBC_VERSION" in os.confstr_names \
         else "unknown C library"
     numexpr_text = "numexpr's exp gives libm's bits" if kernels.LIBM_EXP_VIA_NUMEXPR else \

@@ -7,6 +7,7 @@
     crossverify rosetta    the Python and R lines of every step, and the translation pitfalls
     crossverify report     one HTML page with the verdicts, the article's numbers and figures
     crossverify golden     digests of every intermediate, recorded and checked
+    crossverify doctor     what exact checks depend on here (R, its BLAS, rpy2, numpy, libm), a verdict each
 
 Exit status: 0 when every check meets its expectation, 1 when one does not, 2 for bad input,
 3 when R cannot be started, 130 when interrupted.
@@ -15,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
 import numpy as np
 
@@ -26,7 +26,9 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
 COMMAND_MODULES = ("bridge.cli.reproduce", "bridge.cli.steps", "bridge.cli.rosetta", "bridge.cli.report",
-                   "bridge.cli.golden")
+                   "bridge.cli.golden", "bridge.cli.scenario", "bridge.cli.compare", "bridge.cli.predict",
+                   "bridge.cli.doctor", "bridge.cli.sweep", "bridge.cli.explain",
+                   "bridge.cli.questions")
 
 
 def add_fixtures_option(parser):
@@ -57,6 +59,9 @@ def build_parser():
                      help=f"only these Python kernels (repeatable): {', '.join(verify.KERNELS)}")
     run.add_argument("--mode", action="append", metavar="M",
                      help=f"only this comparison mode (repeatable): {', '.join(verify.MODES)}")
+    run.add_argument("--epochs", type=int, default=None, metavar="N",
+                     help="run N epochs instead of each scenario's own (every intermediate of every epoch is kept "
+                          "when that is small, else checkpoints)")
     run.add_argument("--audit", choices=verify.AUDITS, default="checkpoints",
                      help="checkpoints (default): long runs keep every intermediate at checkpoint epochs and "
                           "the weights at every epoch; full: every intermediate of every epoch, streamed in chunks")
@@ -78,6 +83,9 @@ def build_parser():
                        help="which epochs keep every intermediate: checkpoints (default; every epoch for short "
                             "runs, every 1000th and the last for detail-moons) or all (~4 GB for detail-moons)")
     trace.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the trace")
+    trace.add_argument("--format", choices=("npz", "folder"), default="npz",
+                       help="npz (default) or folder: crossverify-trace/1, index.json and little-endian float64 "
+                            ".bin files that R reads with read_trace() (docs/TRACES.md)")
     run.set_defaults(handler=cmd_run)
     trace.set_defaults(handler=cmd_trace)
     import importlib
@@ -100,11 +108,11 @@ def _print_table(rows, per_intermediate, out):
 
     table = pd.DataFrame([{
         "scenario": r.scenario, "variant": r.variant, "kernels": r.kernels, "mode": r.mode,
-        "expectation": r.expectation, "verdict": r.verdict,
+        "R %*% path": r.r_matprod, "expectation": r.expectation, "verdict": r.verdict_text,
         "first divergence": (f"epoch {r.first_divergence.epoch} step {r.first_divergence.step} "
                              f"{r.first_divergence.name}{list(r.first_divergence.index)}"
                              if r.first_divergence else "none"),
-        "max difference": f"{r.max_abs:.3g}",
+        "max difference": f"{r.max_abs:.3g}", "between": r.compared,
         "horizon": "-" if r.expectation != "within-bound" or r.mode == "lockstep"
                    else (f"epoch {r.horizon}" if r.horizon is not None else "none"),
     } for r in rows])
@@ -119,11 +127,12 @@ def _print_table(rows, per_intermediate, out):
         for r in rows:
             if r.kernels != "float":
                 continue
-            out.write(f"\n{r.scenario} / {r.variant} / {r.kernels} / {r.mode}: per intermediate\n")
+            out.write(f"\n{r.scenario} / {r.variant} / {r.kernels} / {r.mode}: per intermediate "
+                      f"({r.compared}; each difference against the bound of its own element)\n")
             detail = pd.DataFrame([{
                 "step": s.step, "intermediate": s.name, "max |difference|": f"{s.max_abs:.3g}",
                 "in u*scale": f"{s.max_scaled:.3g}", "max difference/bound": f"{s.max_ratio:.3g}",
-                "bound there": f"{s.bound_at_max:.3g}"} for s in r.stats.values()])
+                "bound where that ratio peaks": f"{s.bound_at_max:.3g}"} for s in r.stats.values()])
             out.write(detail.to_string(index=False) + "\n")
     for r in unchecked:
         out.write(f"\nNOT CHECKED {r.scenario} / {r.variant} / {r.kernels} / {r.mode}: {r.note}\n")
@@ -157,45 +166,31 @@ def cmd_run(args, out):
                                ("mode", args.mode, verify.MODES)):
         for g in given or ():
             verify.check_name(kind, g, known)
+    if args.epochs is not None and args.epochs < 1:
+        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
     session = get_session()
     progress = progress_printer() if sys.stderr.isatty() else None
-    rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit, twin)
+    rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit, twin,
+                      args.epochs)
     if progress:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
     if args.format == "json":
         json.dump({"r_version": session.r_version, "rpy2_version": session.rpy2_version, "blas": session.blas,
+                   "r_platform": session.platform.to_dict(), "r_matprod": session.matprod.to_dict(),
                    "rows": [r.to_dict() for r in rows], "ok": all(r.ok is not False for r in rows)}, out, indent=2)
         out.write("\n")
     else:
-        out.write(f"R {session.r_version} (BLAS: {os.path.basename(session.blas)}), rpy2 {session.rpy2_version}\n\n")
+        from bridge.session.platform import header
+        out.write(f"R {session.r_version}, rpy2 {session.rpy2_version}\n")
+        out.write(header(session.platform, session.matprod) + "\n\n")
         _print_table(rows, args.per_intermediate, out)
     return EXIT_OK if all(r.ok is not False for r in rows) else EXIT_FAILED
 
 
 def write_npz_atomically(path, arrays):
-    """Write ``arrays`` to ``path`` through a temporary file, so no half-written file is ever left."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(folder):
-        raise CrossverifyError(f"cannot write {path}: the folder {folder} does not exist. Create it or choose another --out.")
-    if not os.access(folder, os.W_OK):
-        raise CrossverifyError(f"cannot write {path}: the folder {folder} is not writable. Choose another --out.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".npz.tmp", dir=folder)
-    except OSError as exc:
-        raise CrossverifyError(f"cannot write {path}: the folder {folder} is not writable ({exc.strerror}). "
-                               f"Choose another --out.") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a trace is an ordinary file
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Nothing was written; choose another --out.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write ``arrays`` to ``path`` as .npz, never half a file (bridge/files.py)."""
+    from bridge.files import write_atomically
+    write_atomically(path, lambda fh: np.savez(fh, **arrays))
 
 
 def cmd_trace(args, out):
@@ -212,7 +207,7 @@ def cmd_trace(args, out):
     verify.check_name("kernels", args.kernels, tuple(KERNELS))
     if args.epochs is not None and args.epochs < 1:
         raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
-    if not args.out.endswith(".npz"):
+    if args.format == "npz" and not args.out.endswith(".npz"):
         raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
     epochs = args.epochs or scenario.epochs
     record = None if args.record == "all" else net.checkpoints(epochs)
@@ -221,7 +216,13 @@ def cmd_trace(args, out):
     else:
         from bridge.session.rsession import get_session
         trace = net.r(get_session(), variant, epochs, record=record)
-    write_npz_atomically(args.out, trace.to_npz_dict())
+    if args.format == "folder":
+        from bridge.check import traceio
+        producer = {"language": "python" if args.impl == "python" else "R", "implementation": args.impl,
+                    **({"kernels": args.kernels} if args.impl == "python" else {"variant": variant})}
+        traceio.write_folder(args.out, traceio.from_trace(trace, net.twin, scenario.name, producer))
+    else:
+        write_npz_atomically(args.out, trace.to_npz_dict())
     out.write(f"wrote {args.out}: {len(trace)} of {epochs} epochs with all {len(trace.names)} intermediates "
               f"({args.impl}{', ' + args.kernels + ' kernels' if args.impl == 'python' else ', variant ' + variant})\n")
     return EXIT_OK

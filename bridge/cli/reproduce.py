@@ -9,7 +9,8 @@ from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
-    parser = sub.add_parser("reproduce", help="recompute every number the article prints, in Python and in R",
+    parser = sub.add_parser("reproduce", help="recompute every number the source prints (the article, for the "
+                                              "shipped twins), in Python and in R",
                             description="One row per number the source prints (declared by each twin): the "
                                         "printed text, Python's and R's values to the same digits, and a status. "
                                         "Exit 0 only when every row has the status it is expected to have.")

@@ -42,15 +42,23 @@ def scenario_from_args(args):
     if args.twin:
         from bridge.twins.protocol import load_twin
         twin = load_twin(args.twin)
-        fixtures = fixtures or os.path.join(twin.base_dir, "scenarios")
+        own = os.path.join(twin.base_dir, "scenarios")
+        fixtures = fixtures or (own if os.path.isdir(own) else None)  # a shipped twin: the shipped fixtures
     name = args.scenario
     if name is None:
-        known = list_scenarios(fixtures)
+        known = [n for n in list_scenarios(fixtures) if twin is None or _names_twin(fixtures, n, twin)]
         if not known:
-            raise CrossverifyError(f"no scenario in {fixtures}. To fix: add one (fixtures/README.md) or give "
-                                   f"--fixtures a folder that holds scenarios.")
+            raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
+                                   f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
+                                   f"give --fixtures a folder that holds one.")
         name = known[0]
     return load_scenario(name, fixtures, twin)
+
+
+def _names_twin(fixtures, name, twin):
+    from bridge.explain.rosetta import manifest_twin
+    from bridge.twins.scenarios import SHIPPED_FIXTURES
+    return manifest_twin(os.path.join(fixtures or SHIPPED_FIXTURES, name, "manifest.json")) == twin.name
 
 
 def run(args, out):

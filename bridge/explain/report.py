@@ -1,7 +1,12 @@
-"""One self-contained HTML page of the cross-verification: the verdicts of `crossverify run`, the
-article's printed numbers as `crossverify reproduce` recomputes them, and figures of the article's
-training runs ("Implementing NN using Numpy (Python)" / "...using R"; the detail section's error
-plot and its moons decision boundary), Python and R overlaid.
+"""One self-contained HTML page of the cross-verification of any twins' scenarios: the verdicts of
+`crossverify run`, the printed numbers `crossverify reproduce` recomputes, and figures of the
+training runs, Python and R overlaid (for the article's networks, the figures it draws: the error
+per epoch and the decision boundary of a network trained on two features).
+
+Every figure is derived from the twin's declaration (bridge/twins/protocol.py): the loss curve
+from ``loss``, |Python - R| from the ``state``, one curve per R variant from ``variants`` (with
+their descriptions), and a decision boundary when the twin predicts (``python_predict``,
+``RSide.predict``) on data with 2 features.
 
 Figures are drawn with matplotlib's Agg canvas (no display, no pyplot state) and embedded as base64
 PNG. The page is rendered into a temporary folder beside the target and renamed into place, so a
@@ -9,6 +14,7 @@ failed or interrupted run leaves no half report.
 """
 import base64
 import html
+import inspect
 import io
 import json
 import os
@@ -23,7 +29,8 @@ from bridge.errors import CrossverifyError
 REPORT_FILES = {"index.html", "report.json", "figures"}
 FLOOR_NOTE = "0 at every epoch"
 PYTHON_COLOR, R_COLOR = "#1f77b4", "#d62728"
-VARIANT_COLORS = {"article": "#d62728", "corrected": "#2ca02c", "rowsums-only": "#9467bd", "colsums-only": "#ff7f0e"}
+REFERENCE_COLOR = "#2ca02c"
+OTHER_VARIANT_COLORS = ("#d62728", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 
 
 class ReportError(CrossverifyError):
@@ -48,8 +55,17 @@ class ScenarioRun:
         return self.net.name
 
     @property
+    def twin(self):
+        return self.net.twin
+
+    @property
     def reference(self):
         return self.r[self.net.reference_variant]
+
+    def variant_colors(self):
+        """One colour per R variant: the reference green, the others in declaration order."""
+        others = iter(OTHER_VARIANT_COLORS * (1 + len(self.r) // len(OTHER_VARIANT_COLORS)))
+        return {v: REFERENCE_COLOR if v == self.net.reference_variant else next(others) for v in self.r}
 
 
 def run_from_verifier(verifier):
@@ -59,11 +75,12 @@ def run_from_verifier(verifier):
 
 
 def scenario_run(session, scenario, epochs=None):
-    """The traces the figures need, computed afresh: the weights and the loss at every epoch."""
+    """The traces the figures need, computed afresh: the state and the history series (the loss)
+    at every epoch; every intermediate too when a whole run of them is small."""
     from bridge.twins.runner import network_for
     net = network_for(scenario)
     n = epochs or scenario.epochs
-    record = [] if net.name == "detail" else None  # the bias network keeps everything; it is small
+    record = None if net.checkpoints(n) is None else []
     return ScenarioRun(scenario.name, net, {k: net.python(k, n, record=record) for k in ("float", "exact")},
                        {v: net.r(session, v, n, record=record) for v in net.variants})
 
@@ -84,35 +101,25 @@ def check_rows(verifier, progress=None):
     return scenario_rows(verifier, progress=progress)
 
 
-REPRODUCED = ("detail-toy", "detail-moons", "bias-net")  # bridge/explain/reproduce.py's order
+def reproduce_rows(session, names, fixtures_dir=None, progress=None, twin=None):
+    """`crossverify reproduce`'s rows of the scenarios in ``names`` (those whose twin declares printed numbers)."""
+    from bridge.explain.reproduce import reproduce
+    return reproduce(session, fixtures_dir, names, twin, progress)
 
 
-def reproduce_rows(session, names, fixtures_dir=None, progress=None):
-    """`crossverify reproduce`'s rows of the scenarios in ``names``."""
-    from bridge.explain import reproduce
-    makers = {"detail-toy": reproduce.toy_rows, "detail-moons": reproduce.moons_rows,
-              "bias-net": reproduce.bias_net_rows}
-    rows = []
-    for name in REPRODUCED:
-        if name in names:
-            if progress:
-                progress(f"{name}: the article's printed numbers")
-            rows += makers[name](session, fixtures_dir)
-    return rows
-
-
-def collect(session, names, fixtures_dir=None, progress=None):
-    """Every check, every printed number and every trace the figures need, for the scenarios ``names``."""
+def collect(session, names, fixtures_dir=None, progress=None, twin=None):
+    """Every check, every printed number and every trace the figures need, for the scenarios ``names``
+    (of ``twin`` when given)."""
     from importlib.metadata import version
 
     from bridge.twins.scenarios import load_scenario
     from bridge.check.verify import Verifier
     runs, rows = [], []
     for name in names:
-        verifier = Verifier(session, load_scenario(name, fixtures_dir))
+        verifier = Verifier(session, load_scenario(name, fixtures_dir, twin))
         rows += check_rows(verifier, progress)
         runs.append(run_from_verifier(verifier))
-    reproduced = reproduce_rows(session, names, fixtures_dir, progress)
+    reproduced = reproduce_rows(session, names, fixtures_dir, progress, twin)
     versions = {"R": session.r_version, "rpy2": session.rpy2_version, "BLAS": os.path.basename(session.blas),
                 "numpy": np.__version__, "matplotlib": version("matplotlib")}
     return ReportData(runs, rows, reproduced, versions, session)
@@ -134,16 +141,45 @@ def _png(fig):
     return buf.getvalue()
 
 
+def per_epoch(trace):
+    """Every intermediate ``trace`` holds at every epoch, by name (epochs first): all of them when
+    every epoch was recorded, else the history series (the state and the twin's ``history``)."""
+    every = np.array_equal(trace.epochs, np.arange(trace.first_epoch, trace.first_epoch + trace.n_epochs))
+    return {**(dict(trace.steps) if every else {}), **trace.history}
+
+
 def loss_series(run, trace):
-    """The per-epoch loss: the detail network's mean error; the bias network's mean of E^2 / 2."""
-    if run.network == "detail":
-        return trace.series("mean_error").reshape(len(trace.series("mean_error")), -1)[:, 0]
-    E = trace.steps["E"]
-    return (E * E / 2).reshape(len(E), -1).mean(axis=1)
+    """The per-epoch loss the twin declares (``loss``): the mean of an intermediate, or what its loss
+    function returns from the intermediates it names; None when the twin declares none or the trace
+    does not hold what it needs at every epoch."""
+    loss = run.twin.loss
+    if loss is None:
+        return None
+    series = per_epoch(trace)
+    if isinstance(loss, str) and ":" not in loss:
+        if loss not in series:
+            return None
+        return series[loss].reshape(len(series[loss]), -1).mean(axis=1)
+    from bridge.twins.protocol import call_by_name
+    fn = run.twin.resolve(loss, "loss")
+    needed = [p.name for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
+    if not set(needed) <= set(series):
+        return None
+    return np.asarray(call_by_name(fn, series, f"{run.network!r} loss"), dtype=np.float64).reshape(-1)
+
+
+def loss_label(twin):
+    """What the loss axis shows: the intermediate's name, or the first line of the loss function's docstring."""
+    if isinstance(twin.loss, str) and ":" not in twin.loss:
+        return twin.loss
+    fn = twin.resolve(twin.loss, "loss")
+    doc = (inspect.getdoc(fn) or "").strip().splitlines()
+    return doc[0] if doc else getattr(fn, "__name__", "loss")
 
 
 def weight_difference(run, left, right):
-    """max over every weight element of |left - right| after each epoch (biases broadcast as added)."""
+    """max over every state element of |left - right| after each epoch (a one-row matrix numpy
+    broadcasts compared as broadcast)."""
     worst = None
     for w in run.net.weights:
         a, b = np.broadcast_arrays(left.series(w), right.series(w))
@@ -208,7 +244,12 @@ def log_lines(ax, epochs, series, floor):
     ax.yaxis.set_major_formatter(_zero_at_floor_formatter(floor))
 
 
+def runs_with_loss(runs):
+    return [run for run in runs if loss_series(run, run.python["float"]) is not None]
+
+
 def loss_figure(runs):
+    runs = runs_with_loss(runs)
     fig = _figure(4.6 * len(runs), 4.2)
     axes = np.atleast_1d(fig.subplots(1, len(runs)))
     for ax, run in zip(axes, runs):
@@ -218,14 +259,16 @@ def loss_figure(runs):
                 label="Python (float kernels, as the article)")
         ax.plot(epochs, loss_series(run, run.reference), color=R_COLOR, linewidth=0.8,
                 label=f"R ({run.net.reference_variant})")
-        if run.network == "bias_net" and "article" in run.r:
-            ax.plot(epochs, loss_series(run, run.r["article"]), color="#555555", linestyle=":", linewidth=1.2,
-                    label="R (article's script)")
+        colors = run.variant_colors()
+        for variant, trace in run.r.items():  # R's other variants train networks of their own
+            other = None if variant == run.net.reference_variant else loss_series(run, trace)
+            if other is not None:
+                ax.plot(epochs, other, color=colors[variant], linestyle=":", linewidth=1.2, label=f"R ({variant})")
         if python.max() > 10 * python.min() > 0:
             ax.set_yscale("log")
         ax.set_title(run.name)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("mean of (y - output)^2 / 2" if run.network == "bias_net" else "mean error")
+        ax.set_ylabel(loss_label(run.twin))
         _legend_below(ax)
     return fig
 
@@ -254,52 +297,101 @@ def variants_figure(run):
     fig = _figure(9, 4.6)
     ax = fig.subplots()
     epochs = np.arange(run.reference.n_epochs)
-    py = run.python["exact"].steps["output"]
-    lines = [(f"R {v}", np.abs(run.r[v].steps["output"] - py).reshape(len(py), -1).max(axis=1),
-              {"color": VARIANT_COLORS.get(v), "linewidth": 1.2}) for v in run.r]
+    colors = run.variant_colors()
+    lines = [(f"R {v}", weight_difference(run, run.python["exact"], run.r[v]),
+              {"color": colors[v], "linewidth": 1.2}) for v in run.r]
     log_lines(ax, epochs, lines, _floor_for([v for _, v, _ in lines]))
-    ax.set_title(f"{run.name}: the four R variants against Python (exact kernels)")
+    ax.set_title(f"{run.name}: the {len(run.r)} R variants against Python (exact kernels)")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("max |output_R - output_Python|")
+    ax.set_ylabel("max |R - Python| over the state")
     _legend_below(ax, ncol=2)
     return fig
 
 
-def boundary_grid(X, n=200):
-    """A grid over the normalised input space around the data, one point per column."""
+def boundary_layout(net):
+    """(input name, sample axis) when a decision boundary can be drawn for this twin and data: the
+    twin predicts in both languages, its Python predict takes one data matrix, another data matrix
+    (the targets) shares one of its axes (the samples), and the other axis holds 2 features. Else None."""
+    twin = net.twin
+    if not (twin.python_predict and twin.r.predict):
+        return None
+    params = inspect.signature(twin.resolve(twin.python_predict, "python_predict")).parameters
+    inputs = [p for p in params if p in twin.data]
+    if len(inputs) != 1:
+        return None
+    name = inputs[0]
+    dims = twin.data[name]
+    shared = {d for k, shape in twin.data.items() if k != name for d in shape if isinstance(d, str)}
+    axes = [a for a, d in enumerate(dims) if isinstance(d, str) and d in shared]
+    if len(dims) != 2 or len(axes) != 1 or np.shape(net.data[name])[1 - axes[0]] != 2:
+        return None
+    return name, axes[0]
+
+
+def _features(X, sample_axis):
+    """The data with one feature per row, one point per column."""
+    return np.asarray(X) if sample_axis == 1 else np.asarray(X).T
+
+
+def boundary_grid(X, n=200, sample_axis=1):
+    """A grid over the input space around the data (2 features), laid out as the data is: one point
+    per column when ``sample_axis`` is 1, per row when it is 0."""
+    F = _features(X, sample_axis)
     margin = 0.05
-    x0 = np.linspace(X[0].min() - margin, X[0].max() + margin, n)
-    x1 = np.linspace(X[1].min() - margin, X[1].max() + margin, n)
+    x0 = np.linspace(F[0].min() - margin, F[0].max() + margin, n)
+    x1 = np.linspace(F[1].min() - margin, F[1].max() + margin, n)
     xx, yy = np.meshgrid(x0, x1)
-    return xx, yy, np.vstack([xx.ravel(), yy.ravel()])
+    grid = np.vstack([xx.ravel(), yy.ravel()])
+    return xx, yy, grid if sample_axis == 1 else grid.T
 
 
 def boundary_values(run, session, xx_yy_grid=None):
-    """[(title, output over the grid)]: Python as the article runs it, and R, with their trained weights."""
-    from python_impl import detail
+    """[(title, output over the grid)]: Python with plain numpy (float kernels), and R's
+    reference variant, each with its own trained state, through the twin's predict functions."""
+    from bridge.twins.protocol import call_by_name
     from python_impl.kernels import get_kernels
-    xx, yy, grid = xx_yy_grid or boundary_grid(run.net.X)
-    python_state = {w: run.python["float"].series(w)[-1] for w in run.net.weights}
-    r_state = session.ro.ListVector({w: session.to_r(run.reference.series(w)[-1]) for w in run.net.weights})
-    return [("Python (float kernels, as the article)", detail.predict(grid, python_state, get_kernels("float"))),
-            (f"R ({run.net.reference_variant})",
-             session.from_r(session.call("detail_predict", session.to_r(grid), r_state)))]
+    twin, net = run.twin, run.net
+    name, axis = boundary_layout(net)
+    xx, yy, grid = xx_yy_grid or boundary_grid(net.data[name], sample_axis=axis)
+    python_state = {w: run.python["float"].series(w)[-1] for w in net.weights}
+    predict = twin.resolve(twin.python_predict, "python_predict")
+    python = call_by_name(predict, {**net.hyper, name: grid, "state": python_state, "xp": get_kernels("float")},
+                          f"{twin.name!r} python_predict")
+    env = session.twin_env(twin)
+    r_state = session.ro.ListVector({w: session.to_r(run.reference.series(w)[-1]) for w in net.weights})
+    args = session.ro.ListVector({name: session.to_r(grid), "state": r_state})
+    r = session.call_in(env, "call_by_name", session.call_in(env, "get", twin.r.predict, envir=env), args)
+    return [("Python (float kernels, as the article)", np.asarray(python)),
+            (f"R ({net.reference_variant})", session.from_r(r))]
+
+
+def _targets(net, name, sample_axis):
+    """One value per sample to colour the points by: the first other data matrix with one per sample."""
+    n = np.shape(net.data[name])[sample_axis]
+    for k, v in net.data.items():
+        if k != name and np.size(v) == n:
+            return np.ravel(v)
+    return None
 
 
 def decision_boundary_figure(run, session):
-    X, y = run.net.X, run.net.y.ravel()
-    xx, yy, grid = boundary_grid(X)
+    name, axis = boundary_layout(run.net)
+    X = run.net.data[name]
+    F, y = _features(X, axis), _targets(run.net, name, axis)
+    xx, yy, grid = boundary_grid(X, sample_axis=axis)
     sides = boundary_values(run, session, (xx, yy, grid))
+    prepared = run.net.scenario.preprocessing
+    after = "" if prepared == "none" else f", after '{prepared}'"
     fig = _figure(11, 4.0)
     axes = fig.subplots(1, 2)
     for ax, (title, z) in zip(axes, sides):
         z = np.asarray(z).reshape(xx.shape)
         filled = ax.contourf(xx, yy, z, levels=np.linspace(0, 1, 11), cmap="Spectral", alpha=0.85)
         ax.contour(xx, yy, z, levels=[0.5], colors="k", linewidths=1)
-        ax.scatter(X[0], X[1], c=y, cmap="Spectral", edgecolors="k", linewidths=0.3, s=10)
+        ax.scatter(F[0], F[1], c=y, cmap="Spectral", edgecolors="k", linewidths=0.3, s=10)
         ax.set_title(f"{run.name}: {title}, after {run.reference.n_epochs} epochs", fontsize=10)
-        ax.set_xlabel("x1 (normalised)")
-        ax.set_ylabel("x2 (normalised)")
+        ax.set_xlabel(f"{name}: feature 1{after}")
+        ax.set_ylabel(f"{name}: feature 2{after}")
         ax.set_aspect("equal")
     fig.colorbar(filled, ax=list(axes), label="network output")
     return fig
@@ -325,35 +417,45 @@ def figures_for(runs, session):
         return []
     horizons = horizons_of(runs)
     said = "; ".join(f"{name}: epoch {h}" for name, h in horizons.items() if h is not None) or "none"
-    specs = [
-        FigureSpec("loss", "Training loss, Python and R overlaid",
-                   "Each scenario's loss per epoch from both languages: the detail network's mean error, the bias "
-                   "network's mean of (y - output)^2 / 2. R's curve (thin, red) lies on Python's (broad, blue) until "
-                   "rounding sends the moons run's two chaotic trajectories apart; for bias-net the article's "
-                   "own R script (dotted) trains a different network, as its biases belong to samples.",
-                   lambda: loss_figure(runs)),
+    specs = []
+    with_loss = runs_with_loss(runs)
+    if with_loss:
+        losses = "; ".join(f"{run.name}: {loss_label(run.twin)}" for run in with_loss)
+        others = "; ".join(f"{run.name} {v}: {run.twin.variants[v].description or 'no description'}"
+                           for run in with_loss for v in run.r if v != run.net.reference_variant)
+        specs.append(FigureSpec(
+            "loss", "Training loss, Python and R overlaid",
+            f"Each scenario's loss per epoch from both languages ({losses}). R's reference variant (thin, red) "
+            f"lies on Python's curve (broad, blue) until rounding, where a run is chaotic, sends the two "
+            f"trajectories apart." + (f" R's other variants (dotted) train networks of their own: {others}."
+                                      if others else ""),
+            lambda: loss_figure(with_loss)))
+    specs += [
         FigureSpec("differences", "|Python - R| per epoch, float versus exact kernels",
                    f"The largest difference over every weight after each epoch, free-running from the same "
                    f"weights, log scale. Exact kernels (R's arithmetic in numpy) are bit-identical to R: "
                    f"{FLOOR_NOTE}, drawn at the axis floor. Float kernels (plain numpy) start a few units of "
                    f"rounding apart; past the horizon (weights apart by more than 2^-26 of their size: {said}) "
-                   f"each side follows its own rounding, which the moons run's chaotic training amplifies.",
+                   f"each side follows its own rounding, which a chaotic training run amplifies.",
                    lambda: difference_figure(runs, horizons)),
     ]
     for run in runs:
-        if run.network == "bias_net" and len(run.r) > 1:
+        if len(run.r) > 1:
+            reference = run.net.reference_variant
+            described = "; ".join(f"{v}: {run.twin.variants[v].description or 'no description'}"
+                                  for v in run.r if v != reference)
             specs.append(FigureSpec(
-                "variants", f"{run.name}: the four R bias variants against Python",
-                "The largest |R - Python| of the output per epoch (Python with exact kernels). corrected "
-                f"(per-neuron biases, column sums) is {FLOOR_NOTE}; the article's script and the commenter's "
-                "colSums fix part at epoch 0 (step 2, the bias layout), rowsums-only at epoch 0's step 11.",
+                "variants", f"{run.name}: the {len(run.r)} R variants against Python",
+                f"The largest |R - Python| over the state after each epoch, per R variant (Python with exact "
+                f"kernels). The reference variant, {reference}, is what Python computes: {FLOOR_NOTE} when the "
+                f"two agree to the bit. The others, as the twin describes them: {described}.",
                 lambda run=run: variants_figure(run)))
-        if run.network == "detail" and run.net.X.shape[0] == 2:
+        if boundary_layout(run.net) is not None:
             specs.append(FigureSpec(
-                "boundary", f"{run.name}: the decision boundary, as the article draws it",
-                "The trained network's output over a grid of the normalised input space (filled contours, the "
-                "0.5 level in black) with the data points coloured by class; left Python as the article runs "
-                "it, right R.", lambda run=run: decision_boundary_figure(run, session)))
+                "boundary", f"{run.name}: the decision boundary",
+                "The trained network's output over a grid of the input space (filled contours, the 0.5 level "
+                "in black) with the data points coloured by their target; left Python (float kernels), "
+                "right R.", lambda run=run: decision_boundary_figure(run, session)))
     return specs
 
 
@@ -415,24 +517,40 @@ def summary_lines(data):
     return lines
 
 
+def _subjects(runs):
+    """What the page is about: each twin's title and source, from its declaration."""
+    twins = {run.twin.name: run.twin for run in runs}
+    return "; ".join(f"{t.title or t.name}" + (f" ({t.section})" if t.section else "") for t in twins.values())
+
+
+def _next_command(runs):
+    """`crossverify steps`, shown with a variant that parts from Python when a twin declares one."""
+    for run in runs:
+        for v in run.r:
+            if v != run.net.reference_variant:
+                return f"crossverify steps --scenario {run.name} --variant {v}"
+    return "crossverify steps"
+
+
 def render_page(data, figures):
     """The HTML page; ``figures`` is [(FigureSpec, png bytes)]."""
     scenarios = ", ".join(run.name for run in data.runs)
     versions = ", ".join(f"{k} {v}" for k, v in data.versions.items())
+    subjects = _subjects(data.runs) or "the twins' scenarios"
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>crossverify report</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>crossverify report: Python against R, step by step</h1>",
-           f"<p>The numpy and R implementations of the article \"Understanding and coding Neural Networks From "
-           f"Scratch in Python and R\", run from the same weights and compared at every step of every epoch. "
+           f"<p>The numpy and R implementations of {html.escape(subjects)}, run from the same starting state "
+           f"and compared at every step of every epoch. "
            f"Scenarios: {html.escape(scenarios)}. {html.escape(versions)}.</p>",
            "<p>" + "; ".join(summary_lines(data)) + ".</p>",
-           "<p>Next: <code>crossverify steps --variant article</code> walks through one epoch cell by cell; "
+           f"<p>Next: <code>{html.escape(_next_command(data.runs))}</code> walks through one epoch cell by cell; "
            "<code>crossverify rosetta</code> puts each Python line beside its R line.</p>",
            '<h2 id="checks">Checks (<code>crossverify run</code>)</h2>',
            "<p>One row per scenario, R variant, Python kernels and comparison mode: what is expected, whether it "
            "is met, the first divergence and the largest difference.</p>", run_table(data.rows)]
     if data.reproduced:
-        out += ['<h2 id="reproduce">The article\'s printed numbers (<code>crossverify reproduce</code>)</h2>',
+        out += ['<h2 id="reproduce">The printed numbers (<code>crossverify reproduce</code>)</h2>',
                 reproduce_table(data.reproduced)]
     out.append('<h2 id="figures">Figures</h2>')
     for spec, png in figures:
@@ -449,7 +567,7 @@ def report_json(data, figures):
             "rows": [{k: v for k, v in r.to_dict().items() if k != "per_intermediate"} for r in data.rows],
             "reproduce": [q.to_dict() for q in data.reproduced],
             "figures": [{"id": spec.id, "title": spec.title, "file": f"figures/{spec.id}.png"} for spec, _ in figures],
-            "ok": all(r.ok for r in data.rows) and all(q.ok for q in data.reproduced)}
+            "ok": all(r.ok is not False for r in data.rows) and all(q.ok for q in data.reproduced)}
 
 
 # -- writing, atomically ----------------------------------------------------------------------------

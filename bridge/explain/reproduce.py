@@ -2,8 +2,8 @@
 
 The numbers are declared by each twin (``Twin.printed``, a tuple of ``Printed``:
 bridge/twins/protocol.py): the scenario, the intermediate, the epoch and element, the printed text
-and the status the number must earn. The article's are in twins/bias_net/printed.py and
-twins/detail/printed.py (DESIGN.md section 4).
+and the status the number must earn. The shipped twins declare the article's (DESIGN.md section 4)
+in a printed.py beside their twin.py.
 
 Each row has the printed text, Python's and R's values printed to the same digits, a status, and
 the status it is expected to have:

@@ -370,7 +370,8 @@ class PredictionDemo:
     predictions: list  # [(variant, bridge.explain.steps.Prediction)]
 
 
-def _manifest_twin(path):
+def manifest_twin(path):
+    """The twin a scenario manifest names (its "twin" or "network" key), or None when unreadable."""
     try:
         with open(path, encoding="utf-8") as fh:
             manifest = json.load(fh)
@@ -392,7 +393,7 @@ def twin_scenarios(twin, fixtures_dir=None):
     if not os.path.isdir(folder):
         return []
     names = [n for n in list_scenarios(folder)
-             if _manifest_twin(os.path.join(folder, n, "manifest.json")) == twin.name]
+             if manifest_twin(os.path.join(folder, n, "manifest.json")) == twin.name]
     return [load_scenario(n, folder, twin) for n in names]
 
 
@@ -463,7 +464,8 @@ def _demo_parts(demo):
     inputs = "; ".join(f"`{name}`, {m.shape[0]}x{m.shape[1]}: {_matrix_text(m)}" for name, m in first.data.items())
     intro = (f"After its {demo.epochs} training epochs, asked to score "
              f"{first.description or 'new data'} ({inputs}):")
-    bullets = [f"Python (`{demo.python_predict}` in `{demo.python_file}`) scores them: {', '.join(f'{v:.8f}' for v in first.python.ravel())}."]
+    values = ", ".join(f"{v:.8f}" for v in first.python.ravel())
+    bullets = [f"Python (`{demo.python_predict}` in `{demo.python_file}`) scores them: {values}."]
     for variant, pred in demo.predictions:
         code = pred.r_code.split("  #")[0]
         if pred.r_error:

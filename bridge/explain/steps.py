@@ -277,7 +277,7 @@ def _views(walk, net, py, r, r_data):
                 continue
             # a state R holds in another shape than numpy (a row numpy broadcasts) is shown where it is read
             for state, use in first_reads.get(name, ()):
-                if np.shape(py_before[state]) != np.shape(r_before[state]):
+                if state in py_before and np.shape(py_before[state]) != np.shape(r_before[state]):
                     pairs.append(Pair(state, py_before[state], r_before[state], label=use))
             pairs.append(Pair(name, py.at(e, name), r.at(e, name)))
         if e == 0 and number in inputs:
@@ -343,7 +343,7 @@ def prediction(session, net, py_state, r_state, variant, kernels):
     out = Prediction(data, np.asarray(python, dtype=np.float64),
                      description=plan.get("description") or ("" if hook else "the training data"),
                      about=_doc_line(predict))
-    formals = [k for k in _r_formals(session, net.r_env(session), twin.r.predict)]
+    formals = _r_formals(session, net.r_env(session), twin.r.predict)
     out.r_code = plan.get("r_code") or f"{twin.r.predict}({', '.join(formals)})"
     try:
         out.r = _r_predict(session, net, variant, data, plan.get("r_state", r_state))

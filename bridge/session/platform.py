@@ -24,7 +24,7 @@ reference BLAS's sums on a few probe matrices.
 import ctypes
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -95,7 +95,6 @@ class MatprodPlan:
     description: str  # one sentence, for headers and `crossverify doctor`
     reason: str = ""  # why exact kernels cannot be bit-identical, when they cannot
     requested: str = "auto"
-    notes: list = field(default_factory=list)
 
     @property
     def expectation(self):
@@ -154,7 +153,8 @@ def vendor_of(paths):
             detail = ""
             try:
                 if kind == "openblas":
-                    detail = f"{_call_text(handle, 'openblas_get_config')}, core {_call_text(handle, 'openblas_get_corename')}"
+                    config = _call_text(handle, "openblas_get_config")
+                    detail = f"{config}, core {_call_text(handle, 'openblas_get_corename')}"
                 elif kind == "blis":
                     handle.bli_arch_query_id.restype = ctypes.c_int
                     arch = _call_text(handle, "bli_arch_string", handle.bli_arch_query_id())
@@ -182,9 +182,9 @@ def classify_blas(files, vendor=(None, "")):
         return vendor[0]
     candidates = [c for c in files if c]
     for kind, word in _PATH_WORDS:
-        if any(word in c.lower() for c in candidates if c):
+        if any(word in c.lower() for c in candidates):
             return kind
-    names = [os.path.basename(c) for c in candidates if c]
+    names = [os.path.basename(c) for c in candidates]
     if names and all(re.match(r"lib(r?blas)\b", n, re.IGNORECASE) for n in names):
         return "reference"
     return "unknown"
@@ -274,14 +274,14 @@ def probe(session):
     files = r_blas_files(blas_path, libraries)
     vendor = vendor_of(files)  # through R's BLAS and the libraries it depends on
     digits = session.eval("if (is.null(.Machine$longdouble.digits)) 0L else .Machine$longdouble.digits")[0]
+    size = session.eval("if (is.null(.Machine$sizeof.longdouble)) 0L else .Machine$sizeof.longdouble")[0]
     platform = RPlatform(
         r_version=_r_text(session, "paste(R.version$major, R.version$minor, sep = '.')"),
         blas_path=blas_path, blas_kind=classify_blas(files, vendor), blas_detail=vendor[1],
         blas_libraries=libraries, lapack_path=_r_text(session, "La_library()"),
         matprod_at_start=_r_text(session, "getOption('matprod', 'default')"),
         long_double=bool(session.eval("capabilities('long.double')")[0]),
-        longdouble_bytes=int(session.eval("if (is.null(.Machine$sizeof.longdouble)) 0L else .Machine$sizeof.longdouble")[0]),
-        longdouble_digits=int(digits))
+        longdouble_bytes=int(size), longdouble_digits=int(digits))
     platform.blas_sums_like_reference, platform.probe_elements = blas_sums_like_reference(session)
     return platform
 
@@ -316,7 +316,7 @@ def choose_matprod(platform, requested="auto"):
     reference = platform.is_reference_blas
     if requested == "internal" or (requested == "auto" and not reference):
         why = "" if requested == "internal" else (
-            f"; R's BLAS is {platform.blas_name}, whose sums cannot be reproduced bit for bit, so R's "
+            f"; R's BLAS is {platform.blas_name}, whose sums the exact kernels do not reproduce, so R's "
             f"%*% is run under options(matprod = \"internal\")")
         return _internal_plan(platform, requested, why)
     option = "default" if requested == "auto" else requested

@@ -10,8 +10,9 @@ check enforces.
 * R >= 4.6: rpy2 >= 3.6.7 (rpy2's NEWS: R 4.6.0 hides C functions that earlier 3.6 releases use).
 
 Run as a script (``python3 bridge/session/versions.py "R version 4.2.2 ..."``) it prints the pip
-requirement for that R; it imports nothing outside the standard library, so the set-up can run
-it before the virtual environment exists.
+requirement for that R, and with ``--fits RPY2_VERSION "R version ..."`` it exits 0 when that rpy2
+fits; it imports nothing outside the standard library, so the set-up runs it before the virtual
+environment exists.
 """
 import re
 import sys
@@ -53,4 +54,8 @@ def series_fits(rpy2_version, r_version):
 
 
 if __name__ == "__main__":
+    # versions.py "R version 4.2.2 ..."                 prints the requirement for that R
+    # versions.py --fits RPY2_VERSION "R version ..."    exits 0 when that rpy2 fits that R
+    if sys.argv[1:2] == ["--fits"]:
+        sys.exit(0 if sys.argv[2:3] != [""] and series_fits(sys.argv[2], " ".join(sys.argv[3:])) else 1)
     print(rpy2_requirement(" ".join(sys.argv[1:])))

@@ -40,6 +40,7 @@ class BuildError(CrossverifyError):
     """A scenario that cannot be built from what was given; nothing was written."""
 
     def __init__(self, problem, fix):
+        self.problem, self.fix = problem, fix
         super().__init__(f"scenario new: {problem}. To fix: {fix}. Nothing was written.")
 
 
@@ -127,7 +128,8 @@ def read_source(spec, twin):
     files = [p for p in spec.split(",") if p] if spec.endswith(".npy") else [spec]
     for path in files:
         if not os.path.isfile(path):
-            raise BuildError(f"--from {path}: no such file", "give a .csv, a .npz, or .npy files (comma-separated)")
+            what = "is a folder, not a data file" if os.path.isdir(path) else "no such file"
+            raise BuildError(f"--from {path}: {what}", "give a .csv, a .npz, or .npy files (comma-separated)")
     ext = os.path.splitext(files[0])[1].lower()
     if ext not in DATA_FORMATS:
         raise BuildError(f"--from {spec}: {ext or 'no extension'} is not one of {', '.join(DATA_FORMATS)}",
@@ -198,7 +200,8 @@ def make_data(kind, params, seed):
     try:
         X, labels = fn(**params)
     except (TypeError, ValueError) as exc:
-        raise BuildError(f"{GENERATORS[kind]}({_call_text(params)}) failed: {exc}", "correct the --param values") from None
+        raise BuildError(f"{GENERATORS[kind]}({_call_text(params)}) failed: {exc}",
+                         "correct the --param values") from None
     provenance = {"source": {"generator": f"sklearn.datasets.{GENERATORS[kind]}({_call_text(params)})",
                              "parameters": params, "scikit_learn_version": sklearn.__version__,
                              "format": "X one sample per row, y the labels"}}
@@ -424,7 +427,8 @@ def _hyper_values(twin, given):
         if k not in twin.hyper:
             close = difflib.get_close_matches(k, twin.hyper, n=1)
             raise BuildError(f"the twin {twin.name!r} has no hyper-parameter {k!r}"
-                             f"{f' (did you mean {close[0]!r}?)' if close else ''}; its hyper-parameters are {', '.join(twin.hyper)}",
+                             f"{f' (did you mean {close[0]!r}?)' if close else ''}; its hyper-parameters are "
+                             f"{', '.join(twin.hyper)}",
                              "name one of them")
     missing = [k for k in twin.hyper if k not in given]
     if missing:
@@ -476,36 +480,23 @@ def target(out_dir, name, force):
 
 
 def write(path, manifest):
-    """Write ``manifest`` to ``path`` through a temporary file and a rename."""
-    folder = os.path.dirname(path)
-    made = [d for d in (os.path.dirname(folder), folder) if d and not os.path.isdir(d)]
+    """Write ``manifest`` to ``path`` through a temporary file and a rename (bridge/files.py); a
+    folder made for it is removed again when the write fails."""
+    from bridge.files import write_atomically
+
+    folders = [os.path.dirname(os.path.abspath(path))]
+    folders.append(os.path.dirname(folders[0]))
+    made = [d for d in folders if not os.path.isdir(d)]
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".json.tmp", dir=folder)
-    except OSError as exc:
-        for d in reversed(made):
-            _rmdir_quietly(d)
-        raise BuildError(f"cannot write {path}: {exc.strerror}", "choose another --out") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dumps(manifest))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a manifest is an ordinary file
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise BuildError(f"cannot write {path}: {exc.strerror}", "choose another --out") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        write_atomically(path, dumps(manifest), hint="choose another --out", make_folder=True)
+    except CrossverifyError:
+        for d in made:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        raise
     return path
-
-
-def _rmdir_quietly(d):
-    try:
-        os.rmdir(d)
-    except OSError:
-        pass
 
 
 # -- the format of every twin's manifest, from its declaration ----------------------------------------
@@ -532,9 +523,10 @@ def format_tables(twins):
             sizes.append(f"{', '.join(f'`{s}`' for s in fixed)} {'are' if len(fixed) > 1 else 'is'} read from the data")
         if free:
             sizes.append(f"{', '.join(f'`{s}`' for s in free)} {'are' if len(free) > 1 else 'is'} given with "
-                         + ("`--hidden K` or " if len(free) == 1 else "") + f"`--size {free[0]}=K`")
+                         + ("`--hidden K` or " if len(free) == 1 else "") + " ".join(f"`--size {s}=K`" for s in free))
         lines.append("Sizes: " + "; ".join(sizes) + ".")
-        lines.append(f"Hyper-parameters (hex floats): {', '.join(f'`{h}`' for h in twin.hyper)}; and `epochs`.")
+        lines.append(f"Hyper-parameters: {', '.join(f'`{h}` (a hex float)' for h in twin.hyper)}"
+                     + (", and " if twin.hyper else "") + "`epochs` (a whole number).")
         lines.append(f"Initial draws, by default in this order: {', '.join(f'`{k}`' for k in twin.init)}.")
         if preps:
             lines.append("Preprocessing: " + "; ".join(f"`{p}`: {twin.preprocessing[p].description}" for p in preps)

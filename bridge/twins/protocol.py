@@ -127,9 +127,9 @@ class Twin:
     rosetta_key: str = None  # the key its source lines are marked with (# rosetta: KEY step)
     # Optional teaching hooks, read by `crossverify steps` and `crossverify rosetta` (callables or
     # "file.py:function"; each is called with the arguments it names, bridge/explain/steps.py):
-    # explain_step(view, first, epoch, variant, kernels, r_trace, python_trace, scenario) -> a sentence
+    # explain_step(view, first, walk, epoch, variant, kernels, r_trace, python_trace, scenario) -> a sentence
     #   on why a step's cells differ (or how R lays an input out), or None for the generic one;
-    # new_data(<data and hyper-parameters by name>, state, r_state, variant, preprocessing, r_call) -> dict
+    # new_data(<data, hyper-parameters>, state, r_state, variant, preprocessing, scenario, r_call) -> dict
     #   with "data" (the new inputs by name) and optionally "r_state", "r_code", "description", "note"
     #   and "refused" (why R cannot score them): the prediction-on-new-data demonstration;
     # pitfalls: (title, sentence or a callable returning it, "tests/test_x.py::test_y") translation

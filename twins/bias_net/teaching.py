@@ -63,14 +63,14 @@ def layout_sentence(n, h, layout):
     if layout == "by-neuron":
         return (f"R lays the drawn biases out with {call}, so {holds}: every sample's row holds the per-neuron "
                 f"biases, the matrix numpy's broadcast of the 1x{h} row adds.")
+    start = f"R's article script lays the drawn biases out with {call}, which fills column by column, so {holds}"
+    if rule == "j":  # one neuron, or a shape where filling by column lands each bias in its own column
+        return f"{start}: here that is the per-neuron layout numpy broadcasts, and {_agreement(idx)}."
     if (idx == idx[:, :1]).all():
         kind = "one bias per sample (row i)"
-    elif rule == "j":
-        kind = "which here is the per-neuron layout numpy broadcasts"
     else:
-        kind = f"the {h} biases cycle down the columns, neither one per sample nor one per neuron"
-    return (f"R's article script lays the drawn biases out with {call}, which fills column by column, so "
-            f"{holds}: {kind} where numpy adds bias_in[j] to neuron (column) j, and {_agreement(idx)}.")
+        kind = f"the {h} biases cycle down the columns, neither one per sample nor one per neuron,"
+    return f"{start}: {kind} where numpy adds bias_in[j] to neuron (column) j, and {_agreement(idx)}."
 
 
 def row_sums_note(n, h):

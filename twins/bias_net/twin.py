@@ -6,7 +6,7 @@ from bridge.twins.protocol import RSide, Step, Twin, Variant
 from twins.bias_net import printed, rmodel, teaching
 
 VARIANT_TEXT = {
-    "article": "the article's script: biases laid out one per sample (byrow = FALSE), updated with rowSums",
+    "article": "the article's script: biases replicated with byrow = FALSE (one per sample when there are as many samples as hidden neurons), updated with rowSums",
     "corrected": "one bias per neuron, updated with column sums: what the Python script computes",
     "rowsums-only": "biases per neuron, but the article's rowSums update",
     "colsums-only": "the article's layout with a commenter's colSums fix, which R's recycling defeats",

@@ -1,0 +1,82 @@
+"""``crossverify explain``: why a comparison's two sides part, as a causal chain from the first
+operation whose rounding (or formula) differs to the numbers the source prints
+(bridge/explain/causes.py)."""
+import json
+
+from bridge.cli.main import EXIT_OK, add_fixtures_option
+
+
+def add_parser(sub):
+    from bridge.check import verify
+    from bridge.explain.causes import AGAINST
+
+    parser = sub.add_parser(
+        "explain", help="why Python and R part: origin, operation, growth and consequence",
+        description="A causal account of one comparison: the first step whose difference arises rather than "
+                    "being inherited (each step recomputed on Python's side from R's own inputs), the smallest set "
+                    "of operations whose switch to R's rounding reproduces R's bits there (or: the formula "
+                    "differs, with both source lines), how the difference spreads through the epoch and grows "
+                    "across epochs, and what that means for the numbers the source prints.")
+    add_fixtures_option(parser)
+    parser.add_argument("--twin", metavar="PATH", default=None,
+                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios are "
+                             "read from PATH/scenarios unless --fixtures says otherwise")
+    parser.add_argument("--scenario", default=None,
+                        help="scenario (default: the first of the fixtures folder, or of the twin's scenarios)")
+    parser.add_argument("--variant", default=None, help="R variant (default: the twin's reference variant)")
+    parser.add_argument("--kernels", default="float", choices=verify.KERNELS,
+                        help="Python kernels (default: float, plain numpy)")
+    parser.add_argument("--mode", default="free-running", choices=verify.MODES,
+                        help="free-running (default: each side follows its own trajectory) or lockstep")
+    parser.add_argument("--against", default="python", choices=AGAINST,
+                        help="the left side: python (default) or, for a non-reference variant, the Python model of "
+                             "that R variant")
+    parser.add_argument("--epochs", type=int, default=None, metavar="N",
+                        help="run N epochs instead of the scenario's own")
+    parser.add_argument("--at", action="append", default=[], metavar="EPOCH:STEP",
+                        help="also account for this later step (a step number or an intermediate's name), followed "
+                             "back to its origin; repeatable (default, free-running: the last state step at the "
+                             "horizon)")
+    parser.add_argument("--figure", metavar="FILE.png", default=None,
+                        help="also write the growth figure (free-running) as a PNG")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.set_defaults(handler=run)
+
+
+def run(args, out):
+    from bridge.cli.steps import scenario_from_args
+    from bridge.errors import CrossverifyError
+    from bridge.explain.causes import explain, parse_site
+    from bridge.explain.chain import render_text, to_json
+    from bridge.session.rsession import get_session
+
+    if args.epochs is not None and args.epochs < 1:
+        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    if args.figure and not args.figure.endswith(".png"):
+        raise CrossverifyError(f"--figure {args.figure}: the figure is written as PNG; give a name ending in .png.")
+    scenario = scenario_from_args(args)
+    sites = [parse_site(s, scenario.twin) for s in args.at]  # every input checked before R starts
+    ex = explain(get_session(), scenario, args.variant, args.kernels, args.mode, args.epochs, sites, args.against)
+    if args.figure:
+        if ex.growth is None:
+            raise CrossverifyError("--figure: the growth figure needs a free-running comparison that diverges.")
+        from bridge.explain.growth import growth_figure
+        from bridge.files import write_atomically
+        write_atomically(args.figure, growth_figure(ex.growth, f"{ex.scenario}: {ex.labels[0]} against {ex.labels[1]}"),
+                         hint="choose another --figure")
+    if args.format == "json":
+        json.dump(to_json(ex), out, indent=1, default=_plain)
+        out.write("\n")
+    else:
+        out.write(render_text(ex))
+    return EXIT_OK
+
+
+def _plain(value):
+    """numpy scalars and tuples in the JSON (json's default hook)."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
