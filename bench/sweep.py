@@ -84,7 +84,7 @@ def one_configuration(epochs, n_samples, repeat):
             raise SystemExit(f"the configuration did not finish cleanly: {row.get('error')}")
         rounds["config"].append(row["seconds_total"])
         rounds["parts"].append({k: row[f"seconds_{k}"] for k in ("r", "exact", "float", "compare")})
-        rounds["r_native"].append(float(timed(r_epoch, net._r_args(session, None), r_state, epochs)[0]))
+        rounds["r_native"].append(float(timed(r_epoch, net._r_args(session, net.reference_variant), r_state, epochs)[0]))
         t = time.perf_counter()
         with np.errstate(all="ignore"):
             run_epochs(lambda s: net.python_epoch(s, float_xp), dict(scenario.init), epochs, scenario.twin.names,

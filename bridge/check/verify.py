@@ -20,6 +20,7 @@ import numpy as np
 
 from bridge.check import bounds
 from bridge.check.engine import Comparison, compare_traces
+from bridge.check.saturation import saturated_steps
 from bridge.errors import UnknownNameError
 from bridge.twins.runner import network_for
 from bridge.twins.scenarios import list_scenarios, load_scenario
@@ -59,6 +60,7 @@ class Row:
     stats: dict = field(default_factory=dict)
     audit: str = "checkpoints"
     epochs_checked: int = 0
+    warnings: list = field(default_factory=list)  # what a reader must know about the run itself
     r_matprod: str = ""  # the path R's %*% took (bridge/session/platform.py, MatprodPlan.label)
 
     @property
@@ -89,6 +91,7 @@ class Row:
             "max_abs_difference": self.max_abs, "horizon": self.horizon, "note": self.note,
             "r_matprod_path": self.r_matprod,
             "per_intermediate": {k: v.to_dict() for k, v in self.stats.items()},
+            "warnings": list(self.warnings),
         }
 
 
@@ -200,6 +203,21 @@ class Verifier:
             return self._row(variant, kernels, mode, cmp)
         return self._variant_row(variant, kernels, mode)
 
+    def warnings(self):
+        """What the reference R run itself did that a verdict does not show: activations saturated
+        (exactly at their limits, where no gradient flows), or a state that never moved."""
+        if "warnings" not in self._cache:
+            r = self.r()
+            out = [f"saturated: {s.describe()} ({100 * s.count / s.elements:.3g}% of the recorded elements)"
+                   for s in saturated_steps(r, self.net.spec)]
+            moved = any(not np.array_equal(r.series(w), np.broadcast_to(r.start[w], r.series(w).shape))
+                        for w in self.net.weights if w in r.history)
+            if not moved:
+                out.append(f"training cannot move: every update of {', '.join(self.net.weights)} is exactly zero at "
+                           f"every epoch (the gradients vanish); agreement here says nothing about learning")
+            self._cache["warnings"] = out
+        return self._cache["warnings"]
+
     def unchecked(self, variant, kernels):
         """Why a float-kernel row cannot be checked (its bound needs an operation the registry has no
         rule for), or None."""
@@ -277,8 +295,10 @@ def scenario_rows(verifier, variants=None, kernels=None, modes=None, audit="chec
                     progress(f"{verifier.scenario.name}: check {len(rows) + 1} of {total} ({v}, {k}, {m})")
                 rows.append(verifier.row(v, k, m))
     plan = getattr(verifier.session, "matprod", None)
+    warnings = verifier.warnings()
     for r in rows:
         r.r_matprod = plan.label if plan is not None else ""
+        r.warnings = warnings
     return rows
 
 

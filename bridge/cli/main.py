@@ -134,6 +134,12 @@ def _print_table(rows, per_intermediate, out):
                 "in u*scale": f"{s.max_scaled:.3g}", "max difference/bound": f"{s.max_ratio:.3g}",
                 "bound where that ratio peaks": f"{s.bound_at_max:.3g}"} for s in r.stats.values()])
             out.write(detail.to_string(index=False) + "\n")
+    seen = set()
+    for r in rows:
+        for w in r.warnings:
+            if (r.scenario, w) not in seen:
+                seen.add((r.scenario, w))
+                out.write(f"\nWARNING {r.scenario}: {w}\n")
     for r in unchecked:
         out.write(f"\nNOT CHECKED {r.scenario} / {r.variant} / {r.kernels} / {r.mode}: {r.note}\n")
     met = len(rows) - len(failed) - len(unchecked)

@@ -815,7 +815,8 @@ def replay(account, matrix=False):
 @dataclass
 class MutantVerdict:
     name: str
-    site: tuple  # (epoch, step, intermediate) of the origin, or None
+    site: tuple  # (epoch, step, intermediate) of the first bit difference, or None
+    origin: tuple  # the origin's site: the same, or ("start", None, names) for the starting state
     verdict: str  # the origin's cause verdict, or "no divergence"
     summary: str
 
@@ -826,7 +827,8 @@ class MutantVerdict:
 def classify_mutant(mutant, session, kernels="exact", mode="free-running"):
     """Inject ``mutant`` (meta_tests/mutants.py's Mutant: ``load()``, ``applied(session)``,
     ``variant_of(net)``), explain the comparison its checks run (Python against R for the reference
-    variant; the model of R against R for another) and return the origin's classification."""
+    variant; the model of R against R for another) and return where the two sides first part and the
+    origin's classification."""
     scenario = mutant.load()
     with mutant.applied(session):
         net = network_for(scenario)
@@ -836,8 +838,8 @@ def classify_mutant(mutant, session, kernels="exact", mode="free-running"):
                      default_sites=False)
     origin = ex.origin_account
     if origin is None:
-        return MutantVerdict(mutant.name, None, "no divergence", "the two sides agree to the bit")
-    site = (origin.epoch, origin.step, origin.name) if isinstance(origin, Account) else ("start", None, None)
+        return MutantVerdict(mutant.name, None, None, "no divergence", "the two sides agree to the bit")
+    first = None if ex.first is None else ex.first.site
     cause = origin.cause
-    return MutantVerdict(mutant.name, site, cause.verdict if cause else origin.kind,
+    return MutantVerdict(mutant.name, first, origin.site, cause.verdict if cause else origin.kind,
                          cause.summary if cause else origin.kind)
