@@ -1,13 +1,15 @@
-"""Array namespaces the networks compute through (DESIGN.md section 6).
+"""Array namespaces a twin's Python side computes through (docs/TWINS.md).
 
-The network code calls ``xp.dot``, ``xp.exp``, ``xp.sum`` and ``xp.mean`` and nothing else
-that rounds differently between numpy and R; elementwise ``+ - * /`` are IEEE-754 correctly
-rounded in both languages, so they need no namespace.
+Twins call ``xp.dot``, ``xp.crossprod``, ``xp.exp``, ``xp.log``, ``xp.log1p``, ``xp.expm1``,
+``xp.tanh``, ``xp.sqrt``, ``xp.abs``, ``xp.maximum``, ``xp.power``, ``xp.sum`` and ``xp.mean``
+for every operation whose rounding can differ between numpy and R; elementwise ``+ - * /`` are
+IEEE-754 correctly rounded in both languages, so they need no namespace.
 
-* ``float``: plain numpy, exactly what the article's code does (OpenBLAS ``dot``, numpy's SIMD
-  ``exp``, pairwise ``sum``).
-* ``exact``: numpy arrays with R's arithmetic: reference-BLAS order for ``%*%``, libm ``exp``,
-  long-double accumulation as R's ``colSums``/``rowSums``/``mean`` do.
+* ``float``: plain numpy, as people write it (OpenBLAS ``dot`` with FMA and blocking, numpy's
+  SIMD ``exp``/``tanh``/``log``, pairwise ``sum``).
+* ``exact``: numpy arrays with R's arithmetic: the matrix-product path R takes (reference-BLAS
+  order, or R's own long-double loop), the C library's elementary functions, long-double
+  accumulation as R's ``sum``/``colSums``/``rowSums``/``mean`` do.
 """
 import contextlib
 import math

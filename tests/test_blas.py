@@ -125,6 +125,7 @@ def test_an_unknown_matprod_request_is_refused():
 
 
 # -- OpenBLAS, per process ---------------------------------------------------------------------------
+@pytest.mark.slow  # about 10 s: every bias-net variant and detail-toy, 6000 epochs through R's internal loop
 def test_openblas_exact_rows_meet_through_r_internal_loop():
     env = blas_env("openblas")
     code, out, err = run_cli("run", "--scenario", "bias-net", "--scenario", "detail-toy", "--kernels", "exact", env=env)
@@ -153,8 +154,9 @@ def test_openblas_forced_blas_path_is_stated_up_front_not_failed(forced):
 
 def test_doctor_on_openblas_and_when_forced_onto_it():
     code, out, _ = run_cli("doctor", "--format", "json", env=blas_env("openblas"))
-    items = {i["name"]: i for i in json.loads(out)["items"]}
-    assert code == 0, out
+    result = json.loads(out)
+    items = {i["name"]: i for i in result["items"]}
+    assert code == 0 and result["r_platform"]["blas_kind"] == "openblas", out
     assert items["R's BLAS"]["value"].startswith("OpenBLAS, ") and items["R's BLAS"]["ok"]
     assert 'matprod "internal"' in items["R's %*% path"]["value"] and items["R's internal loop"]["ok"]
     code, out, _ = run_cli("doctor", env=blas_env("openblas", **{rp.MATPROD_ENV: "default"}))

@@ -148,9 +148,6 @@ def test_float_rows_of_a_twin_using_an_operation_without_a_rule_are_not_checked(
         assert "'fabs'" in row["note"] and "step 5 (change)" in row["note"], row["note"]
 
 
-@pytest.mark.xfail(strict=True, reason="bridge/twins/protocol.py (Twin.resolve) names a twin's Python module "
-                                       "crossverify_twin_<name>_<file> whatever its folder, and _load_file returns "
-                                       "the module already in sys.modules under that name")
 def test_a_copy_of_a_twin_runs_its_own_python_code(tmp_path):
     original = load_twin(example("power_iteration"))
     copy = load_twin(str(shutil.copytree(example("power_iteration"), tmp_path / "power_iteration",

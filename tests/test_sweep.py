@@ -179,6 +179,20 @@ def test_an_r_error_and_a_dead_worker_each_cost_one_configuration_and_are_record
     assert sorted(c.key for c in spec.configs if c.key not in store.done()) == sorted(store.failed())
 
 
+def test_on_dask_a_worker_that_dies_costs_its_configuration_and_an_r_error_keeps_rs_message(linreg, tmp_path):
+    dask = pytest.importorskip("dask")
+    from bridge.sweep.cluster import DaskRunner
+    spec = sweep_spec.load(params=[f"twin={linreg}", "lr=0.1,0.3,0.9", "epochs=5", "data.n_samples=20"])
+    # the scheduler of a local cluster lives in this process: give up on the first death, not the fourth
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        summary = sweep(spec, str(tmp_path), DaskRunner("local:1"), progress=False)
+    frame = read_results(str(tmp_path)).set_index("lr")
+    assert (summary.ok, summary.failed) == (1, 2)
+    assert frame.loc[0.3, "error_kind"] == "worker-died" and "KilledWorker" in frame.loc[0.3, "error"]
+    assert "learning rate 0.9 is too large for this twin" in frame.loc[0.9, "error"]
+    assert bool(frame.loc[0.1, "exact_identical"])
+
+
 def test_ctrl_c_keeps_every_finished_configuration_and_the_rerun_does_only_the_rest(tmp_path):
     out = str(tmp_path / "run")
     args = [sys.executable, "-m", "bridge", "sweep", "--out", out, "--workers", "1", "--no-progress",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.check import bounds
+from bridge.errors import CrossverifyError
 
 HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
 
@@ -121,6 +122,11 @@ def _leaf_reader(left, right, fixed, lockstep):
     return leaf
 
 
+def _shape(recorded):
+    """The per-epoch shape of a recorded intermediate (epochs first), as rows x columns."""
+    return " x ".join(str(k) for k in np.shape(recorded)[1:]) or "scalar"
+
+
 def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
                    weights=()):
     """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
@@ -138,7 +144,14 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
     candidates = []
     leaf = _leaf_reader(left, right, fixed, lockstep)
     for order, (step, name, expr) in enumerate(spec):
-        z = bounds.Node.leaf(left.steps[name], right.steps[name])
+        try:
+            z = bounds.Node.leaf(left.steps[name], right.steps[name])
+        except ValueError:
+            raise CrossverifyError(
+                f"step {step}, {name}: {labels[0]} gives a {_shape(left.steps[name])} matrix and {labels[1]} a "
+                f"{_shape(right.steps[name])} one, which cannot be compared element by element. Every intermediate "
+                f"must be a matrix of the same shape in both languages (R drops dim for colSums, rowSums and "
+                f"scalars: wrap them, e.g. matrix(colSums(d), nrow = 1))") from None
         try:
             node = bounds.evaluate(expr, leaf)
         except bounds.UnknownOperationError:

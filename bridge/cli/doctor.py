@@ -139,7 +139,8 @@ def r_items(session):
 
 
 def collect():
-    """(items, exit code): every item, and EXIT_OK / EXIT_FAILED / 3 when R cannot be started."""
+    """(items, exit code, session): every item, EXIT_OK / EXIT_FAILED / 3 when R cannot be started,
+    and the R session (None when it could not start)."""
     from bridge.session.rsession import get_session
 
     items = version_items() + python_items()
@@ -147,17 +148,19 @@ def collect():
         session = get_session()
     except RUnavailableError as exc:
         items.append(Item("R session", "could not start", str(exc), False))
-        return items, RUnavailableError.exit_code
+        return items, RUnavailableError.exit_code, None
     items.insert(1, Item("R session", f"R {session.r_version} embedded through rpy2 {session.rpy2_version}",
                          "started", True))
     items.extend(r_items(session))
-    return items, EXIT_OK if all(i.ok for i in items) else EXIT_FAILED
+    return items, EXIT_OK if all(i.ok for i in items) else EXIT_FAILED, session
 
 
 def run(args, out):
-    items, code = collect()
+    items, code, session = collect()
     if args.format == "json":
-        json.dump({"items": [asdict(i) for i in items], "ok": code == EXIT_OK}, out, indent=2)
+        json.dump({"items": [asdict(i) for i in items], "ok": code == EXIT_OK,
+                   "r_platform": session.platform.to_dict() if session else None,
+                   "r_matprod": session.matprod.to_dict() if session else None}, out, indent=2)
         out.write("\n")
         return code
     width = max(len(i.name) for i in items)

@@ -62,7 +62,9 @@ def run(args, out):
             raise CrossverifyError("--figure: the growth figure needs a free-running comparison that diverges.")
         from bridge.explain.growth import growth_figure
         from bridge.files import write_atomically
-        write_atomically(args.figure, growth_figure(ex.growth, f"{ex.scenario}: {ex.labels[0]} against {ex.labels[1]}"),
+        from bridge.explain.chain import display
+        title = f"{ex.scenario}: {display(ex.labels[0])} against {display(ex.labels[1])}"
+        write_atomically(args.figure, growth_figure(ex.growth, title),
                          hint="choose another --figure")
     if args.format == "json":
         json.dump(to_json(ex), out, indent=1, default=_plain)

@@ -96,14 +96,19 @@ def build_parser():
 
 WHERE_NEXT = """
 Where next:
-  crossverify steps --variant article   one epoch cell by cell, Python beside R: where the biases part, and why
-  crossverify rosetta                   each step's Python line beside its R line, and the translation pitfalls
-  crossverify report --out report/      one HTML page: these verdicts, the article's numbers, figures of both languages
-  crossverify reproduce                 every number the article prints, from Python and from R
+  crossverify steps{twin}        one epoch cell by cell, Python beside R, cells that differ marked
+  crossverify explain{twin}      why the two sides part: the step and the operation where it starts
+  crossverify rosetta{twin}      each step's Python line beside its R line
+  crossverify report{twin} --out report/   one HTML page: these verdicts and figures of both languages
 """
 
 
-def _print_table(rows, per_intermediate, out):
+def where_next(twin_path=None):
+    """The commands to try next, for the twin just checked."""
+    return WHERE_NEXT.format(twin=f" --twin {twin_path}" if twin_path else "")
+
+
+def _print_table(rows, per_intermediate, out, twin_path=None):
     import pandas as pd
 
     table = pd.DataFrame([{
@@ -145,7 +150,7 @@ def _print_table(rows, per_intermediate, out):
     met = len(rows) - len(failed) - len(unchecked)
     out.write(f"\n{met} of {len(rows)} checks meet their expectation"
               + (f"; {len(unchecked)} could not be made (above).\n" if unchecked else ".\n"))
-    out.write(WHERE_NEXT)
+    out.write(where_next(twin_path))
 
 
 def progress_printer():
@@ -189,7 +194,7 @@ def cmd_run(args, out):
         from bridge.session.platform import header
         out.write(f"R {session.r_version}, rpy2 {session.rpy2_version}\n")
         out.write(header(session.platform, session.matprod) + "\n\n")
-        _print_table(rows, args.per_intermediate, out)
+        _print_table(rows, args.per_intermediate, out, args.twin)
     return EXIT_OK if all(r.ok is not False for r in rows) else EXIT_FAILED
 
 

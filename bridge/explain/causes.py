@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.check import bounds
-from bridge.check.engine import compare_traces, horizon
+from bridge.check.engine import compare_traces
 from bridge.check.ulp import ulp_distance
 from bridge.check.verify import KERNELS, MODES, check_name
 from bridge.explain import transplant as tp
 from bridge.twins.runner import network_for
 from python_impl.kernels import MATPROD_PATHS, ExactKernels, FloatKernels, get_kernels
-from python_impl.trace import run_epochs
+from python_impl.trace import run_epochs, run_lockstep
 
 # verdicts of a local difference
 ROUNDING = "rounding"  # switching the named operations to R's rounding reproduces R's bits
@@ -222,6 +222,7 @@ class Explanation:
     asked: list = field(default_factory=list)  # [chain] for each later site asked about
     growth: object = None
     horizon: int = None
+    explainer: object = field(default=None, repr=False)  # the Explainer, for replaying its claims
 
     @property
     def origin_account(self):
@@ -337,7 +338,7 @@ class Explainer:
         if self.model:
             fn = net._epoch_fn(self.kernels, self.variant)
             if self.lockstep:
-                self.left = run_lockstep_trace(fn, self.right, net.weights)
+                self.left = run_lockstep(fn, self.right, net.weights)
             else:
                 self.left = run_epochs(fn, net.python_start(self.variant), self.epochs, self.twin.names, net.weights,
                                        init=self.scenario.init, record=rec, history_names=self.twin.history)
@@ -441,13 +442,10 @@ class Explainer:
         index = tuple(index)
         tokens = tp.leaves(expr)
         inputs = [d for d in (self._input_difference(t, left_leaf, right_leaf) for t in tokens) if d is not None]
-        a, b = _at(L, index), _at(R, index)
-        d = np.abs(np.broadcast_arrays(L, R)[0] - np.broadcast_arrays(L, R)[1])
-        acc = Account(epoch, step, name, self.formulas.get(name, ""), index, a, b, float("nan"), int(bad.sum()),
-                      int(bad.size), float(d.max(initial=0.0)), int(np.max(ulp_distance(*np.broadcast_arrays(L, R)),
-                                                                             initial=0)),
-                      "agrees", inputs=inputs, inputs_checked=tokens, labels=self.labels, expr=expr,
-                      right_leaf=right_leaf, right_value=R)
+        largest, ulps = _largest(L, R)
+        acc = Account(epoch, step, name, self.formulas.get(name, ""), index, _at(L, index), _at(R, index),
+                      float("nan"), int(bad.sum()), int(bad.size), largest, ulps, "agrees", inputs=inputs,
+                      inputs_checked=tokens, labels=self.labels, expr=expr, right_leaf=right_leaf, right_value=R)
         try:
             T = tp.evaluate(expr, right_leaf, tp.chooser(self.left_kernels))
         except tp.Untransplantable as exc:
@@ -458,7 +456,7 @@ class Explainer:
         local = _differ(T, R) if T.shape == R.shape else np.ones(R.shape, dtype=bool)
         acc.transplant = _at(T, index) if T.shape == R.shape else float("nan")
         acc.local_elements = int(local.sum())
-        acc.inherited_elements = int(_differ(L, T).sum()) if np.broadcast_shapes(L.shape, T.shape) else 0
+        acc.inherited_elements = int(_differ(L, T).sum())
         if not bad.any():
             return acc
         if not local.any():
@@ -485,9 +483,8 @@ class Explainer:
         except ValueError:
             return InputDifference(token, self.kind_of(token), a.shape, b.shape, int(max(a.size, b.size)),
                                    float("nan"), 0)
-        bad = _differ(x, y)
-        return InputDifference(token, self.kind_of(token), a.shape, b.shape, int(bad.sum()),
-                               float(np.abs(x - y).max(initial=0.0)), int(np.max(ulp_distance(x, y), initial=0)))
+        largest, ulps = _largest(x, y)
+        return InputDifference(token, self.kind_of(token), a.shape, b.shape, int(_differ(x, y).sum()), largest, ulps)
 
     # -- why a local difference arose ----------------------------------------------------------------
     def _cause(self, acc, expr, right_leaf, T, R, local, left_leaf, L):
@@ -702,16 +699,23 @@ class Explainer:
         return ex
 
 
-def run_lockstep_trace(fn, reference, weights):
-    from python_impl.trace import run_lockstep
-    return run_lockstep(fn, reference, weights)
-
-
 def _differ(a, b):
     try:
         return tp.differing(a, b)
     except ValueError:  # shapes that do not broadcast: every element differs
         return np.ones(np.shape(b), dtype=bool)
+
+
+def _largest(a, b):
+    """(largest |a - b|, largest distance in ULPs) over the elements, a and b broadcast; NaN, 0 when
+    their shapes do not broadcast."""
+    try:
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    except ValueError:
+        return float("nan"), 0
+    with np.errstate(invalid="ignore"):
+        d = np.abs(a - b)
+    return float(np.nanmax(d, initial=0.0)), int(np.max(ulp_distance(a, b), initial=0))
 
 
 def _alike(a, b):

@@ -21,12 +21,13 @@ def _fmt(index):
 DISPLAY = {"python": "Python", "model-of-R": "the model of R", "r": "R"}
 
 
-def _display(label):
+def display(label):
+    """A side's label as a sentence names it ("python" -> "Python")."""
     return DISPLAY.get(label, label)
 
 
 def _kind_sentence(acc):
-    lab = _display(acc.labels[0])
+    lab = display(acc.labels[0])
     if acc.kind == "local":
         inputs = ", ".join(acc.inputs_checked) or "none"
         return (f"local: every input agrees to the bit ({inputs}), yet {lab}'s formula on R's inputs does not give "
@@ -144,7 +145,7 @@ def consequence_lines(ex):
         rows = [("epoch", "quantity", "source", g.labels[0], g.labels[1], "|difference|", "ULPs", "predicted",
                  "declared")]
         for p in g.printed:
-            rows.append((str(p.epoch), p.quantity, p.article, p.python, p.r, f"{p.difference:.3g}", str(p.ulps),
+            rows.append((str(p.epoch), p.quantity, p.source, p.python, p.r, f"{p.difference:.3g}", str(p.ulps),
                          p.predicted, p.expected))
         widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
         out.append("  the numbers the source prints, beside both languages:")
@@ -168,7 +169,7 @@ def _rounding_origin(ex):
 
 
 def render_text(ex):
-    left, right = _display(ex.labels[0]), _display(ex.labels[1])
+    left, right = display(ex.labels[0]), display(ex.labels[1])
     out = [f"crossverify explain: {ex.scenario} (twin {ex.twin}), R variant {ex.variant}"
            f"{' (the reference)' if ex.reference else ''}, {ex.kernels} kernels, {ex.mode}, {ex.epochs} epochs",
            f"{left} against {right}" + (f"; R's %*%: {ex.platform}" if ex.platform else ""), ""]
@@ -210,7 +211,7 @@ def render_text(ex):
     out.append("")
     out.append("4. CONSEQUENCE")
     if ex.growth is not None and not _rounding_origin(ex):
-        out.append(_wrap(f"{_display(ex.labels[1])} runs another algorithm than {_display(ex.labels[0])}: every "
+        out.append(_wrap(f"{display(ex.labels[1])} runs another algorithm than {display(ex.labels[0])}: every "
                          f"number both print can differ, by far more than rounding", "  "))
     else:
         out += consequence_lines(ex) or ["  none beyond the difference itself"]

@@ -32,7 +32,7 @@ class PrintedCheck:
     quantity: str
     name: str
     epoch: int
-    article: str
+    source: str  # the text the source printed
     python: str
     r: str
     difference: float
@@ -227,8 +227,11 @@ def growth_plot(g, title=None):
                    label=f"printed precision 1e-{g.decimals} (the source prints {g.decimals} decimals)")
     if g.measured_horizon is not None:
         ax.axvline(g.measured_horizon, color="tab:blue", lw=0.8, alpha=0.6)
-    for p in g.printed:
-        ax.axvline(p.epoch, color="tab:green" if p.predicted == "reproducible" else "tab:orange", lw=0.6, alpha=0.5)
+    for k, p in enumerate(g.printed):
+        keep = p.predicted == "reproducible"
+        first = k == next(j for j, q in enumerate(g.printed) if (q.predicted == "reproducible") == keep)
+        ax.axvline(p.epoch, color="tab:green" if keep else "tab:orange", lw=0.6, alpha=0.5,
+                   label=(f"a printed number predicted {p.predicted}" if first else None))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("relative difference |left - right|")

@@ -91,7 +91,7 @@ class DaskRunner:
                     row = future.result()
                 except distributed.KilledWorker as exc:
                     row = failure_row(config, "worker-died", f"the Dask worker running this configuration died each "
-                                                             f"time it was tried ({exc})")
+                                                             f"time it was tried ({type(exc).__name__}: {exc})")
                 except RUnavailableError:
                     raise
                 except Exception as exc:  # a task that raised outside run_config's own handling

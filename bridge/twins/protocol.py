@@ -19,6 +19,7 @@ namespace, python_impl/kernels.py) and, in R, the variant's own arguments. Each 
 intermediate by name. Everything else (fixture validation, the engine, bounds, steps, rosetta,
 report, golden) reads the declaration.
 """
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -112,7 +113,7 @@ class Twin:
     steps: tuple
     data: dict
     init: dict
-    hyper: tuple = ("lr",)
+    hyper: tuple = ()
     variants: dict = None
     reference: str = None
     python_start: object = None
@@ -215,7 +216,10 @@ class Twin:
         if not func:
             raise TwinError(repr(self.name), f"{what} {target!r} is not of the form 'file.py:function' or 'module:function'")
         if module_name.endswith(".py"):
-            module = _load_file(self.path(module_name), f"crossverify_twin_{self.name}_{os.path.basename(module_name)[:-3]}",
+            # the module's name carries its file's path: a copy of a twin elsewhere runs its own code
+            path = os.path.abspath(self.path(module_name))
+            module = _load_file(path, f"crossverify_twin_{self.name}_{os.path.basename(module_name)[:-3]}_"
+                                      f"{hashlib.sha1(path.encode()).hexdigest()[:12]}",
                                 self.name)
         else:
             try:
@@ -297,7 +301,7 @@ def load_twin(where):
     path = os.path.abspath(path)
     if path in _LOADED:
         return _LOADED[path]
-    module = _load_file(path, f"crossverify_twin_decl_{abs(hash(path))}", where)
+    module = _load_file(path, f"crossverify_twin_decl_{hashlib.sha1(path.encode()).hexdigest()[:12]}", where)
     twin = getattr(module, "TWIN", None)
     if not isinstance(twin, Twin):
         raise TwinError(path, "defines no TWIN = Twin(...)", "see docs/TWINS.md")

@@ -246,8 +246,13 @@ def load_scenario(name, fixtures_dir=None, twin=None):
 def _twin_of(name, path, key, given=None):
     """The twin a manifest names (a shipped twin, or a folder relative to the manifest), or an error
     naming the field and the known twins; with ``given``, the manifest must name that twin."""
-    beside = os.path.join(os.path.dirname(os.path.dirname(path)), str(name))
+    scenarios_root = os.path.dirname(os.path.dirname(path))
+    beside = os.path.join(scenarios_root, str(name))
     beside = beside if os.path.isfile(os.path.join(beside, DECLARATION)) else None  # a twin's folder, not a scenario's
+    owner = os.path.dirname(scenarios_root)  # a twin's own scenarios/ folder: the twin.py above it
+    if beside is None and given is None and os.path.isfile(os.path.join(owner, DECLARATION)) \
+            and load_twin(owner).name == name:
+        beside = owner
     if given is not None:
         # a manifest names its twin by name, or by the path of its folder (crossverify scenario new)
         same_folder = beside and given.base_dir and os.path.samefile(beside, given.base_dir)
