@@ -257,8 +257,9 @@ def test_an_r_side_formula_change_is_a_formula_difference_at_the_first_step_it_c
     def redefined(x):
         return exp(x) / (1 + exp(x))
 
-    changed = [(e, step) for e in range(5) for step, name, x in
-               ((2, "hiddenLayer_activations", "hiddenLayer_linearTransform"), (4, "output", "outputLayer_linearTransform"))
+    sigmoids = ((2, "hiddenLayer_activations", "hiddenLayer_linearTransform"),
+                (4, "output", "outputLayer_linearTransform"))
+    changed = [(e, step) for e in range(5) for step, name, x in sigmoids
                if not tp.same_bits(redefined(trace.at(e, x)), trace.at(e, name))]
     assert changed, "the change is equivalent on this run"
     ro.r["assign"]("sigmoid", ro.r("function(x) exp(x) / (1 + exp(x))"), envir=env)

@@ -2,6 +2,7 @@
 Python and in R, each failing when its conclusion no longer holds; the page is what the command writes
 today; the questions are in our own words; the command line lists, answers and refuses."""
 import io
+import json
 import os
 import re
 
@@ -165,6 +166,10 @@ def test_the_command_lists_the_questions_and_answers_one(r_session, tmp_path):
     out = io.StringIO()
     assert main(["questions", "2"], out) == 0
     assert "Conclusion: Step 8 is an outer product" in out.getvalue() and "[ok]" in out.getvalue()
+    out = io.StringIO()
+    assert main(["questions", "9", "--format", "json"], out) == 0
+    (parsed,) = json.loads(out.getvalue())
+    assert parsed["number"] == 9 and parsed["holds"] and parsed["code"][0]["path"].endswith(".py")
     page = tmp_path / "q2.md"
     assert main(["questions", "2", "--markdown", "--out", str(page)], io.StringIO()) == 0
     assert page.read_text().startswith('<a id="2-step-8-shapes"></a>')

@@ -183,8 +183,9 @@ def test_on_dask_a_worker_that_dies_costs_its_configuration_and_an_r_error_keeps
     dask = pytest.importorskip("dask")
     from bridge.sweep.cluster import DaskRunner
     spec = sweep_spec.load(params=[f"twin={linreg}", "lr=0.1,0.3,0.9", "epochs=5", "data.n_samples=20"])
-    # the scheduler of a local cluster lives in this process: give up on the first death, not the fourth
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    # the scheduler of a local cluster lives in this process: give up on the first death, not the fourth,
+    # and send the worker one task at a time, so that a death is blamed on the task it was running only
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}):
         summary = sweep(spec, str(tmp_path), DaskRunner("local:1"), progress=False)
     frame = read_results(str(tmp_path)).set_index("lr")
     assert (summary.ok, summary.failed) == (1, 2)

@@ -1,6 +1,8 @@
 """``crossverify questions``: the readers' questions of the article's comment section, listed, or one
 answered by computation in Python and in R; all of them rendered as docs/QUESTIONS.md
 (bridge/explain/questions.py)."""
+import sys
+
 from bridge.cli.main import EXIT_FAILED, EXIT_OK
 
 FORMATS = ("text", "markdown", "json")
@@ -26,7 +28,7 @@ def add_parser(sub):
 
 def run(args, out):
     from bridge.explain import questions as q
-    from bridge.explain.rosetta import write_text_atomically
+    from bridge.files import write_atomically
 
     if args.number is None and args.format in (None, "text"):
         text, ok = q.list_text(), True
@@ -45,10 +47,9 @@ def run(args, out):
         ok = all(a.holds for a in answers)
         for a in answers:
             for claim in a.failed:
-                import sys
                 print(f"crossverify: questions: question {a.number}: no longer holds: {claim}", file=sys.stderr)
     if args.out:
-        write_text_atomically(args.out, text)
+        write_atomically(args.out, text)
         out.write(f"wrote {args.out}\n")
     else:
         out.write(text)

@@ -98,4 +98,4 @@ def _run_sweep(spec, out_dir, args, out):
     out.write(summary.describe(out_dir) + "\n")
     if summary.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if summary.failed == 0 and summary.exact_broken == 0 else EXIT_FAILED
+    return EXIT_OK if summary.clean else EXIT_FAILED

@@ -462,9 +462,10 @@ class Explainer:
         if not local.any():
             acc.kind = "inherited" if inputs else "inconsistent"
             if not inputs:
-                acc.cause = Cause(INCONSISTENT, f"the step's inputs agree and its formula gives R's bits on them, yet "
-                                                f"the {self.labels[0]} side recorded other bits: its code computes this "
-                                                f"step outside the traced expression (an operation not called through xp?)")
+                acc.cause = Cause(INCONSISTENT, f"the step's inputs agree and its formula gives R's bits on them, "
+                                                f"yet the {self.labels[0]} side recorded other bits: its code computes "
+                                                f"this step outside the traced expression (an operation not called "
+                                                f"through xp?)")
             return acc
         acc.kind = "both" if inputs else "local"
         acc.cause = self._cause(acc, expr, right_leaf, T, R, local, left_leaf, L)
@@ -528,7 +529,8 @@ class Explainer:
                                  lines=self.source_lines(acc.name), namespace=namespace, element=element,
                                  model_expr=self.model_spec[acc.name])
         bound, multiple = self._bound_multiple(acc, expr, left_leaf, right_leaf, L, R, element)
-        size = "" if multiple is None else f"; the difference is {multiple:.3g} times the step's float bound ({bound:.3g})"
+        size = "" if multiple is None else \
+            f"; the difference is {multiple:.3g} times the step's float bound ({bound:.3g})"
         if not self.engine_exact() and any(op == "dot" for _, op in tp.occurrences(expr)):
             return Cause(ENGINE, f"{self.engine_name()} sums in an order crossverify cannot "
                                  f"reproduce bit for bit, and no switch of rounding gives R's bits at every element"
@@ -744,9 +746,10 @@ SIDE = {"python": "Python's", "model-of-R": "the model's"}
 
 def _layout_text(name, a, b, labels):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    text = f"{name} is {'x'.join(map(str, b.shape))} in R, {'x'.join(map(str, a.shape))} in {SIDE.get(labels[0], labels[0])}"
+    side = SIDE.get(labels[0], labels[0])
+    text = f"{name} is {'x'.join(map(str, b.shape))} in R, {'x'.join(map(str, a.shape))} in {side}"
     if set(b.ravel().view(np.uint64).tolist()) <= set(a.ravel().view(np.uint64).tolist()) and a.shape != b.shape:
-        text += f" (the same values laid out again: R repeats {SIDE.get(labels[0], labels[0])} values)"
+        text += f" (the same values laid out again: R repeats {side} values)"
     return text
 
 

@@ -84,7 +84,8 @@ def _short(acc, epoch=False):
     inherited = [i.token for i in acc.inputs]
     if inherited:
         what += f"; inputs differing: {', '.join(inherited)}"
-    return [_wrap(f"{f'epoch {acc.epoch}, ' if epoch else ''}step {acc.step} {acc.name}: {acc.elements} of {acc.size} elements differ, up to "
+    when = f"epoch {acc.epoch}, " if epoch else ""
+    return [_wrap(f"{when}step {acc.step} {acc.name}: {acc.elements} of {acc.size} elements differ, up to "
                   f"{C._ulps_text(acc.max_ulps)} ({acc.max_abs:.3g}): {what}", "    ", "      ")]
 
 

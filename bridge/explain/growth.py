@@ -137,7 +137,8 @@ def fit(g):
         return g
     g.window, g.rate, g.intercept = (int(epochs[0]), int(epochs[-1])), rate, intercept
     half = len(epochs) // 2
-    g.rate_halves = (_slope(epochs[:half + 1], d[start:start + half + 1])[0], _slope(epochs[half:], d[start + half:end + 1])[0])
+    g.rate_halves = (_slope(epochs[:half + 1], d[start:start + half + 1])[0],
+                     _slope(epochs[half:], d[start + half:end + 1])[0])
     g.predicted_horizon = float((np.log(g.threshold) - intercept) / rate)
     if g.precision:
         g.precision_epoch_fitted = float((np.log(g.precision) - intercept) / rate)

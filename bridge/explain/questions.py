@@ -11,6 +11,7 @@ holding.
 """
 import importlib
 import json
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ QUESTIONS = (
              "rather than *, and when must a matrix be transposed?",
              "step 8, Error_at_hidden_layer = d_output . wout^T", "shapes:answer_step8"),
     Question(3, "sigmoid-slope", "Should the sigmoid's slope be taken of output or of output_layer_input, and why "
-             "is x * (1 - x) right when the derivative is sigma(x)(1 - sigma(x))?",
+             "is x * (1 - x) right when the derivative is sigma(u)(1 - sigma(u))?",
              "step 6, slope_output_layer = derivatives_sigmoid(output)", "sigmoid:answer_slope"),
     Question(4, "lr-twice", "What does the *lr in the spreadsheet's step 7 do if it is kept?",
              "spreadsheet step 7, d_output = E * slope_output_layer * lr", "rates:answer_lr_twice"),
@@ -99,17 +100,15 @@ def _same(figure):
 
 
 def answer_text(a):
-    import textwrap
     q = question(a.number)
-    wrap = lambda text, indent="": textwrap.fill(text, 100, initial_indent=indent, subsequent_indent=indent)  # noqa: E731
     out = [f"Question {a.number}: {a.question}", f"(article: {q.about})", ""]
-    out += [wrap(p) + "\n" for p in a.reply]
+    out += [textwrap.fill(p, 100) + "\n" for p in a.reply]
     out.append("Computed:")
     for f in a.figures:
         out += [f"  {f.label}", f"    Python: {fmt(f.python)}", f"    R:      {fmt(f.r)}" +
                 (f"   ({_same(f)})" if f.same_bits is not None else "")]
     out += ["", "Code:"] + [f"  {c.language:<6} {c.path}:{c.line}: {c.text}" for c in a.code]
-    out += ["", wrap(f"Conclusion: {a.conclusion}"), "", "Checked:"]
+    out += ["", textwrap.fill(f"Conclusion: {a.conclusion}", 100), "", "Checked:"]
     out += [f"  [{'ok' if ok else 'FAILED'}] {text}" for text, ok in a.claims]
     return "\n".join(out) + "\n"
 

@@ -302,7 +302,8 @@ def describe_operation(op, xs, param, left, right, index, left_label, right_labe
         with np.errstate(all="ignore"):  # the whole operand, as the step computed it (numpy's SIMD lanes)
             el, er = float(left.exp(-np.asarray(xs[0]))[index]), float(right.exp(-np.asarray(xs[0]))[index])
         return (f"{left_label} exp({-x!r}) = {el!r} is {_ulp_text(_ulps(el, er))} {_direction(el, er)} "
-                f"{right_label} {er!r} (R calls the C library's exp); the sigmoid 1/(1 + exp(-x)){where} inherits it: {a!r} against {b!r}, "
+                f"{right_label} {er!r} (R calls the C library's exp); the sigmoid 1/(1 + exp(-x)){where} "
+                f"inherits it: {a!r} against {b!r}, "
                 f"{_ulp_text(_ulps(a, b))} apart{also}"), index
     if op in ("exp", "tanh", "log", "log1p", "expm1", "sqrt", "abs"):
         x = float(np.asarray(xs[0])[index]) if np.ndim(xs[0]) else float(xs[0])
@@ -318,12 +319,14 @@ def describe_operation(op, xs, param, left, right, index, left_label, right_labe
         how_left = _how(orders, a, (SEQUENTIAL, FUSED) if numpyish else (SEQUENTIAL, LONG_DOUBLE))
         internal = getattr(right, "matprod_path", "reference") == "internal"
         how_right = _how(orders, b, (LONG_DOUBLE, SEQUENTIAL) if internal else (SEQUENTIAL, LONG_DOUBLE))
-        terms = " + ".join(f"{float(x)!r} * {float(y)!r}" for x, y in zip(row[:2], col[:2])) + (" + ..." if len(row) > 2 else "")
+        terms = " + ".join(f"{float(x)!r} * {float(y)!r}" for x, y in zip(row[:2], col[:2]))
+        terms += " + ..." if len(row) > 2 else ""
         text = (f"{left_label} matrix product{where}, a sum of {len(row)} products ({terms}), is {a!r}, "
                 f"{_ulp_text(_ulps(a, b))} {_direction(a, b)} {right_label} {b!r}{also}")
         if how_left or how_right:
-            text += (f"; {left_label} value is what {how_left or 'other orders of addition (blocked, vectorised BLAS sums)'}"
-                     f" give, {right_label} what {how_right or 'other orders of addition'} give")
+            unknown = "other orders of addition (blocked, vectorised BLAS sums)"
+            text += (f"; {left_label} value is what {how_left or unknown} give, {right_label} what "
+                     f"{how_right or 'other orders of addition'} give")
         if engine:
             text += f" ({engine})"
         return text, index

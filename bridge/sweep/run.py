@@ -25,6 +25,13 @@ class Summary:
     seconds: float = 0.0
     rows: int = 0  # rows of results.parquet
     exact_broken: int = 0  # configurations where the exact kernels did not equal R
+    failed_in_table: int = 0  # over every row of results.parquet, this run's and earlier runs'
+    exact_broken_in_table: int = 0
+
+    @property
+    def clean(self):
+        """Every configuration of the table finished and its exact kernels equalled R."""
+        return self.failed_in_table == 0 and self.exact_broken_in_table == 0
 
     @property
     def ran(self):
@@ -38,9 +45,11 @@ class Summary:
         text = (f"{self.ran} configuration(s) run in {self.seconds:.1f} s ({self.rate_per_minute:.1f} per minute): "
                 f"{self.ok} finished, {self.failed} failed; {self.skipped} already done by an earlier run; "
                 f"{self.rows} of {self.total} in {out_dir}/results.parquet.")
-        if self.exact_broken:
-            text += (f"\nFINDING: in {self.exact_broken} configuration(s) the exact kernels did not equal R bit for bit "
-                     f"(column exact_first_detail says where).")
+        if self.failed_in_table > self.failed:
+            text += f"\n{self.failed_in_table} configuration(s) of the table failed (column error says why)."
+        if self.exact_broken_in_table:
+            text += (f"\nFINDING: in {self.exact_broken_in_table} configuration(s) the exact kernels did not equal R bit "
+                     f"for bit (column exact_first_detail says where).")
         if self.interrupted:
             text += (f"\nInterrupted: every finished configuration is kept; run the same command again to do the "
                      f"other {self.total - self.skipped - self.ok} (finished ones are skipped).")
@@ -106,4 +115,16 @@ def sweep(spec, out_dir, runner, progress=True, limit=None):
         summary.seconds = time.perf_counter() - started
         bar.close()
         summary.rows = store.consolidate([c.key for c in spec.configs])
+        wanted = {c.key for c in spec.configs}
+        summary.failed_in_table = len(store.failed() & wanted)
+        summary.exact_broken_in_table = _exact_broken(store, wanted)
     return summary
+
+
+def _exact_broken(store, keys):
+    """How many finished configurations of ``keys`` had exact kernels that did not equal R."""
+    table = store.table()
+    if table is None or "exact_identical" not in table.column_names:
+        return 0
+    rows = table.select(["key", "status", "exact_identical"]).to_pylist()
+    return sum(1 for r in rows if r["key"] in keys and r["status"] == "ok" and r["exact_identical"] is False)

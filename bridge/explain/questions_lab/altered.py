@@ -45,7 +45,7 @@ def sigmoid_slope_fd(u, h, xp):
 
 def total_error(predict, X, y, xp):
     """sum((y - predict(X, state))^2 / 2) as a function of the state (R's sum: xp.sum)."""
-    return lambda state: float(xp.sum((y - predict(X, state, xp)) ** 2 / 2).ravel()[0])  # rosetta: questions total_error
+    return lambda state: float(xp.sum((y - predict(X, state, xp)) ** 2 / 2)[0, 0])  # rosetta: questions total_error
 
 
 def fd_gradient(loss, state, name, h):

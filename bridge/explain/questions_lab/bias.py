@@ -42,8 +42,10 @@ def answer_nine_biases(lab, q):
         Figure.of("X . wh + bh with the 1x3 row itself", numpy_sum, r_refusal),
         Figure.of("bh laid out with byrow = TRUE (Python: the broadcast row)",
                   np.broadcast_to(one_row, corrected.shape), corrected),
-        Figure.of("hidden_layer_input at epoch 0, R laid out as the article", step2, r_article.at(0, "hidden_layer_input")),
-        Figure.of("hidden_layer_input at epoch 0, R laid out byrow = TRUE", step2, r_corrected.at(0, "hidden_layer_input")),
+        Figure.of("hidden_layer_input at epoch 0, R laid out as the article", step2,
+                  r_article.at(0, "hidden_layer_input")),
+        Figure.of("hidden_layer_input at epoch 0, R laid out byrow = TRUE", step2,
+                  r_corrected.at(0, "hidden_layer_input")),
         Figure.of("distinct values in bh", float(np.unique(one_row).size), float(np.unique(article).size), compare=False),
     ]
     reply = [

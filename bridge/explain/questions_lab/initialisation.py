@@ -76,8 +76,8 @@ def answer_hundred(lab, q):
         f"so output_layer_input is a sum of {HIDDEN} positive terms: {_row(u0)} at epoch 0. The sigmoid of "
         f"anything above 53 ln 2 = {ONE:.4g} rounds to exactly 1.0 in double precision, so the output is "
         f"exactly 1 for every sample, its slope x(1 - x) is exactly 0, d_output is 0 (or -0) and nothing "
-        f"propagates back: after {EPOCHS} epochs the weights are still the drawn ones, bit for bit, and the "
-        f"error is {_row(upy.at(last, 'E'))}, the reader's [0, 0, -1]. Python and R do exactly the same.",
+        f"propagates back: after {EPOCHS} epochs the weights are still the drawn ones, bit for bit, and E is "
+        f"{_row(upy.at(last, 'E'))}, as the reader saw. Python and R do exactly the same.",
         f"The cure is an initialisation that keeps each neuron's input near 0 whatever the layer's size: "
         f"zero-centred weights scaled by the fan-in and fan-out, such as Glorot uniform "
         f"(U(-a, a), a = sqrt(6 / (fan_in + fan_out)), biases 0). Then output_layer_input starts at "
@@ -98,9 +98,9 @@ def answer_hundred(lab, q):
         ("Python and R agree bit for bit at the recorded steps of both runs",
          all(agree(p.steps[n], r.steps[n]) for p, r in runs.values() for n in p.names)),
     ]
-    conclusion = (f"With uniform [0, 1) weights the {HIDDEN} positive terms push output_layer_input past 36.7, where the "
-                  f"sigmoid is exactly 1 and its slope exactly 0, so nothing learns; zero-centred weights scaled "
-                  f"by the layer sizes (Glorot uniform) train.")
+    conclusion = (f"With uniform [0, 1) weights the {HIDDEN} positive terms push output_layer_input past {ONE:.3g}, "
+                  f"where the sigmoid is exactly 1 and its slope exactly 0, so nothing learns; zero-centred weights "
+                  f"scaled by the layer sizes (Glorot uniform) train.")
     return Answer(q.number, q.key, q.asked, reply, figures, code, conclusion, claims)
 
 

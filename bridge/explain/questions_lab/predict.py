@@ -47,8 +47,8 @@ def answer_predict(lab, q):
         f"New rows must have the training data's columns ({X_new.shape[1]} features) and the same preprocessing. "
         f"R needs its biases laid out for as many rows as it scores: with one bias per neuron every row of the "
         f"trained bh is the same, so row 1 spread over {X_new.shape[0]} rows does it. The article's R model has "
-        f"one bias per training row instead and stops with `{(article.r_error or '').split(': ', 1)[-1]}` on a "
-        f"{X_new.shape[0]}th row.",
+        f"one bias per training row instead and stops with `{(article.r_error or '').split(': ', 1)[-1]}` on "
+        f"{X_new.shape[0]} rows.",
     ]
     code = lab.code(NETWORK, "predict")
     claims = [

@@ -106,7 +106,7 @@ def answer_sgd(lab, q):
     code = lab.code("questions", "sgd")
     claims = [
         ("the full-batch update is the sum of the samples' own updates from the same weights (to 1e-15), in both "
-         "languages", apart < 1e-15 and same_bits(batch["python"], batch["r"]) and same_bits(each["python"], each["r"])),
+         "languages", apart < 1e-15 and all(same_bits(u["python"], u["r"]) for u in (batch, each))),
         (f"on the bias network SGD and full batch end within 5% of each other after {BIAS_EPOCHS} epochs",
          abs(b_sgd - b_batch) < 0.05 * b_batch),
         (f"on the moons SGD's error after {MOONS_EPOCHS} epochs is below half full batch's", m_sgd < m_batch / 2),

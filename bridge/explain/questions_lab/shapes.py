@@ -200,7 +200,8 @@ def answer_other_shape(lab, q):
         Figure.of("y as a 1x75 row", row_numpy_error or "runs", row_error or "runs"),
         Figure.of(f"mean(E^2)/2 at epochs 0 and {last}, y as a 75x1 column", np.array(loss["python"]),
                   np.array(loss["r"])),
-        Figure.of(f"output after {EPOCHS_OTHER} epochs, first 3 rows", py.at(last, "output")[:3], r.at(last, "output")[:3]),
+        Figure.of(f"output after {EPOCHS_OTHER} epochs, first 3 rows", py.at(last, "output")[:3],
+                  r.at(last, "output")[:3]),
         Figure.of("targets, first 3 rows", y_flat[:3, None], y_flat[:3, None]),
     ]
     reply = [

@@ -44,7 +44,8 @@ def answer_slope(lab, q):
         Figure.of("sigmoid's slope at u by central differences, h = 2^-20", fd["python"], fd["r"]),
         Figure.of("step 6 as written: x * (1 - x) of the output", right["python"], right["r"]),
         Figure.of("given output_layer_input instead: u * (1 - u)", wrong["python"], wrong["r"]),
-        Figure.of(f"trained with u * (1 - u): output at epoch {watch}", wpy.at(watch, "output"), wr.at(watch, "output")),
+        Figure.of(f"trained with u * (1 - u): output at epoch {watch}", wpy.at(watch, "output"),
+                  wr.at(watch, "output")),
         Figure.of(f"trained as written: output at epoch {watch}", ok_py.at(watch, "output"),
                   lab.r(scenario, scenario.epochs, "corrected").at(watch, "output")),
         Figure.of("trained with u * (1 - u): first epoch whose weights overflow", float(overflow["python"]),
@@ -55,8 +56,8 @@ def answer_slope(lab, q):
         "The sigmoid's derivative is sigma'(u) = sigma(u)(1 - sigma(u)). The scripts never need u for it: the "
         "activation x = sigma(u) is already computed, and in terms of x the slope is x(1 - x). So "
         "`derivatives_sigmoid(x) = x * (1 - x)` is right when it is given the activation (`output`, "
-        "`hiddenlayer_activations`), and wrong when given the linear transform: the commenter's "
-        "sigma(x)(1 - sigma(x)) and the article's x(1 - x) are the same formula with x = sigma(u).",
+        "`hiddenlayer_activations`), and wrong when given the linear transform: sigma(u)(1 - sigma(u)) and the "
+        "scripts' x(1 - x) are one formula, written in terms of the sigmoid's input and of its output.",
         f"Computed at epoch 0: central differences of the sigmoid at u agree with x(1 - x) to {right_gap:.2g} in "
         f"both languages, while u(1 - u) is off by up to {wrong_gap:.3g}; it is negative wherever u > 1, as "
         f"{int((u['python'] > 1).sum())} of the {u['python'].size} samples' u are here, so it turns descent into "
