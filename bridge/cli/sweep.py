@@ -22,7 +22,7 @@ def add_parser(sub):
     parser.add_argument("--twin", metavar="T", help="the twin: a shipped twin's name or the folder of a twin.py")
     parser.add_argument("--param", action="append", metavar="NAME=VALUES", default=[],
                         help="set an axis or setting: hidden=6,10  seed=0:20 (0..19)  lr=0.1  data.noise=0.1,0.2  "
-                             "data.generator=circles  epochs=2000  preprocessing=normalise (repeatable)")
+                             "data.generator=circles  epochs=2000  preprocessing=NAME (repeatable)")
     parser.add_argument("--out", metavar="DIR", help="the sweep folder: parts/, results.parquet, sweep.json")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",

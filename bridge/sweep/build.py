@@ -8,8 +8,8 @@ twin's declaration.
   its second the labels, each laid out as the declaration says (the samples' dimension is the one
   both matrices share; a preprocessing's stored shapes are used when the sweep names one).
 * State: ``np.random.seed(seed)``, ``discard`` uniform draws thrown away, then one
-  ``np.random.uniform(size=shape)`` per matrix of the declaration's ``init``, in its order: the
-  article's draw (fixtures/detail_scenarios.py; seed 42 with 30 discarded draws is its moons start).
+  ``np.random.uniform(size=shape)`` per matrix of the declaration's ``init``, in its order: how the
+  shipped fixtures draw the article's weights (fixtures/README.md), so a sweep can rebuild them.
 * Sizes: the dimensions the data sets (samples, features, outputs) come from the data; the one
   dimension no data sets (a hidden layer's width) is ``hidden``, or ``dim_<symbol>`` for each when
   a twin has several.

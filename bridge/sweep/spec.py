@@ -3,15 +3,15 @@
 A sweep file (TOML or JSON) has four parts; the command line's ``--param NAME=VALUES`` sets the
 same keys (``data.NAME`` for the data table, a setting's own name for a setting)::
 
-    twin = "detail"                 # a shipped twin's name or the folder of a twin.py
-    preprocessing = "normalise"     # one of the twin's preprocessings, or "none"
+    twin = "NAME"                   # a shipped twin's name or the folder of a twin.py
+    preprocessing = "none"          # one of the twin's preprocessings, or "none"
     checkpoint_every = 1000         # epochs whose every intermediate is kept and compared
     decimals = 5                    # the precision the loss is printed to
 
     [grid]                          # one axis per parameter; a scalar is a fixed value
     epochs = 10000
     seed = {from = 0, to = 20}      # weight seeds 0..19: np.random.seed(seed), then uniform draws
-    discard = 30                    # uniform draws thrown away before the weights (the article's moons: 30)
+    discard = 0                     # uniform draws thrown away before the weights
     hidden = [6, 10, 14]            # the size of the declaration's free dimension (a dimension no data sets)
     lr = [0.05, 0.1]                # each of the twin's hyper-parameters by name
 
@@ -187,7 +187,7 @@ def parse(raw, source="(command line)"):
                          "put sweep axes under [grid] and data parameters under [data]")
     settings = {k: raw.get(k, v) for k, v in SETTINGS.items()}
     if not settings["twin"]:
-        raise SweepError(source, "no twin named", "write twin = \"detail\" (or --twin NAME)")
+        raise SweepError(source, "no twin named", "write twin = \"NAME\" in the file (or give --twin NAME)")
     for name in ("checkpoint_every", "decimals"):
         if not isinstance(settings[name], int) or settings[name] < 1:
             raise SweepError(source, f"{name} = {settings[name]!r} is not a positive whole number")

@@ -113,7 +113,7 @@ class Twin:
     steps: tuple
     data: dict
     init: dict
-    hyper: tuple = ()
+    hyper: tuple = ("lr",)  # a learning rate, unless the twin says otherwise (hyper=())
     variants: dict = None
     reference: str = None
     python_start: object = None
