@@ -1,5 +1,5 @@
 # `make run` and `make test` do all the set-up they need (tools/setup.sh), then their job.
-.PHONY: setup run test test-r docs-r fixtures bench clean
+.PHONY: setup run test test-long test-r docs-r fixtures bench clean
 
 VENV := .venv
 
@@ -10,7 +10,11 @@ run: setup
 	$(VENV)/bin/crossverify run
 
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -m "not long"
+
+# the long checks (every mutant, full audits, big sweeps); each has a fast representative in `make test`
+test-long: setup
+	$(VENV)/bin/python -m pytest -m long
 
 # the R package's own testthat suite alone (pytest runs it too)
 test-r: setup

@@ -284,7 +284,7 @@ def _kernel_mutant(mutant):
     return mutant.file is None and mutant.apply is not None
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_every_catalogued_mutant_is_classified_where_the_checks_see_it(r_session):
     """Each mutant of meta_tests/ (every shipped twin's): a defect in a twin's Python or R code is a
     formula difference at its predicted first divergence; a defect in the exact kernels is rounding."""
