@@ -104,7 +104,7 @@ def r_items(session):
     items = []
     detail = f"; {p.blas_detail}" if p.blas_detail else ""
     probe = (f"sums like the reference BLAS on {p.probe_elements} probe elements" if p.blas_sums_like_reference
-             else f"sums unlike the reference BLAS on the probe products")
+             else "sums unlike the reference BLAS on the probe products")
     if p.is_reference_blas:
         verdict = "exact: the exact kernels add the products in its order"
     elif plan.exact:

@@ -3,7 +3,7 @@ operation whose rounding (or formula) differs to the numbers the source prints
 (bridge/explain/causes.py)."""
 import json
 
-from bridge.cli.main import EXIT_OK, add_fixtures_option
+from bridge.cli.main import add_twin_option, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -18,9 +18,7 @@ def add_parser(sub):
                     "differs, with both source lines), how the difference spreads through the epoch and grows "
                     "across epochs, and what that means for the numbers the source prints.")
     add_fixtures_option(parser)
-    parser.add_argument("--twin", metavar="PATH", default=None,
-                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios are "
-                             "read from PATH/scenarios unless --fixtures says otherwise")
+    add_twin_option(parser)
     parser.add_argument("--scenario", default=None,
                         help="scenario (default: the first of the fixtures folder, or of the twin's scenarios)")
     parser.add_argument("--variant", default=None, help="R variant (default: the twin's reference variant)")
@@ -44,7 +42,7 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.cli.steps import scenario_from_args
+    from bridge.cli.main import scenario_from_args
     from bridge.errors import CrossverifyError
     from bridge.explain.causes import explain, parse_site
     from bridge.explain.chain import render_text, to_json

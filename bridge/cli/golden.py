@@ -13,7 +13,7 @@ import json
 import sys
 
 from bridge.check import golden
-from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from bridge.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(subparsers):
@@ -52,23 +52,6 @@ def add_parser(subparsers):
     check.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     check.set_defaults(handler=cmd_check)
     return parser
-
-
-def add_twin_option(parser):
-    parser.add_argument("--twin", metavar="PATH", default=None,
-                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
-                             "are read from PATH/scenarios unless --fixtures says otherwise")
-
-
-def twin_and_fixtures(args):
-    """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from."""
-    if not getattr(args, "twin", None):
-        return None, args.fixtures
-    import os
-
-    from bridge.twins.protocol import load_twin
-    twin = load_twin(args.twin)
-    return twin, args.fixtures or os.path.join(twin.base_dir, "scenarios")
 
 
 def _progress():

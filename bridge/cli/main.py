@@ -36,6 +36,46 @@ def add_fixtures_option(parser):
                         help="read scenarios from DIR, laid out like the shipped fixtures/ (default: shipped)")
 
 
+def add_twin_option(parser):
+    parser.add_argument("--twin", metavar="PATH", default=None,
+                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
+                             "are read from PATH/scenarios unless --fixtures says otherwise")
+
+
+def twin_and_fixtures(args):
+    """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from: --fixtures,
+    else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""
+    if not getattr(args, "twin", None):
+        return None, args.fixtures
+    from bridge.twins.protocol import load_twin
+    twin = load_twin(args.twin)
+    own = os.path.join(twin.base_dir, "scenarios")
+    return twin, args.fixtures or (own if os.path.isdir(own) else None)
+
+
+def scenario_from_args(args):
+    """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
+    from bridge.errors import CrossverifyError
+    from bridge.twins.scenarios import list_scenarios, load_scenario
+
+    twin, fixtures = twin_and_fixtures(args)
+    name = args.scenario
+    if name is None:
+        known = [n for n in list_scenarios(fixtures) if twin is None or _names_twin(fixtures, n, twin)]
+        if not known:
+            raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
+                                   f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
+                                   f"give --fixtures a folder that holds one.")
+        name = known[0]
+    return load_scenario(name, fixtures, twin)
+
+
+def _names_twin(fixtures, name, twin):
+    from bridge.explain.rosetta import manifest_twin
+    from bridge.twins.scenarios import SHIPPED_FIXTURES
+    return manifest_twin(os.path.join(fixtures or SHIPPED_FIXTURES, name, "manifest.json")) == twin.name
+
+
 def build_parser():
     from bridge.check import verify
     parser = argparse.ArgumentParser(prog="crossverify", description=(
@@ -49,9 +89,7 @@ def build_parser():
                                      "when every row meets its expectation.")
     add_fixtures_option(run)
     run.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
-    run.add_argument("--twin", metavar="PATH", default=None,
-                     help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios are "
-                          "read from PATH/scenarios unless --fixtures says otherwise")
+    add_twin_option(run)
     run.add_argument("--variant", action="append", metavar="V",
                      help="only this R variant (repeatable; the twin declares its variants, e.g. bias-net's "
                           "article, corrected, rowsums-only, colsums-only)")
@@ -165,11 +203,7 @@ def cmd_run(args, out):
     from bridge.session.rsession import get_session
     from bridge.twins.scenarios import list_scenarios, load_scenario
 
-    twin, fixtures = None, args.fixtures
-    if args.twin:
-        from bridge.twins.protocol import load_twin
-        twin = load_twin(args.twin)
-        fixtures = fixtures or os.path.join(twin.base_dir, "scenarios")
+    twin, fixtures = twin_and_fixtures(args)
     names = args.scenario or list_scenarios(fixtures)
     loaded = [load_scenario(name, fixtures, twin) for name in names]  # every input checked before the long part
     known_variants = tuple(dict.fromkeys(v for s in loaded for v in s.twin.variants))

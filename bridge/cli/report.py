@@ -3,8 +3,7 @@ and figures of Python and R training side by side (bridge/explain/report.py), fo
 scenarios (``--twin PATH``: a twin of your own and its PATH/scenarios)."""
 import sys
 
-from bridge.cli.golden import add_twin_option, twin_and_fixtures
-from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
+from bridge.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
 
 
 def add_parser(sub):

@@ -4,8 +4,7 @@ The numbers are those each scenario's twin declares (``Twin.printed``); with ``-
 of your own and its scenarios (PATH/scenarios unless ``--fixtures`` says otherwise)."""
 import json
 
-from bridge.cli.golden import add_twin_option, twin_and_fixtures
-from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from bridge.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):

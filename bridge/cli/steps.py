@@ -1,9 +1,8 @@
 """``crossverify steps``: one epoch of any twin step by step, Python and R side by side (the article's
 "Visualization of steps for Neural Network methodology", computed; bridge/explain/steps.py)."""
 import json
-import os
 
-from bridge.cli.main import EXIT_OK, add_fixtures_option
+from bridge.cli.main import add_twin_option, scenario_from_args, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -14,9 +13,7 @@ def add_parser(sub):
                     "marked with *, each differing step with a sentence on why; then prediction on new data when "
                     "the twin declares predict functions.")
     add_fixtures_option(parser)
-    parser.add_argument("--twin", metavar="PATH", default=None,
-                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios are "
-                             "read from PATH/scenarios unless --fixtures says otherwise")
+    add_twin_option(parser)
     parser.add_argument("--scenario", default=None,
                         help="scenario (default: the first of the fixtures folder, or of the twin's scenarios)")
     parser.add_argument("--variant", default=None,
@@ -31,34 +28,6 @@ def add_parser(sub):
                         help="show at most K columns of wider matrices (default: 4; 0 shows all)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     parser.set_defaults(handler=run)
-
-
-def scenario_from_args(args):
-    """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
-    from bridge.errors import CrossverifyError
-    from bridge.twins.scenarios import list_scenarios, load_scenario
-
-    twin, fixtures = None, args.fixtures
-    if args.twin:
-        from bridge.twins.protocol import load_twin
-        twin = load_twin(args.twin)
-        own = os.path.join(twin.base_dir, "scenarios")
-        fixtures = fixtures or (own if os.path.isdir(own) else None)  # a shipped twin: the shipped fixtures
-    name = args.scenario
-    if name is None:
-        known = [n for n in list_scenarios(fixtures) if twin is None or _names_twin(fixtures, n, twin)]
-        if not known:
-            raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
-                                   f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
-                                   f"give --fixtures a folder that holds one.")
-        name = known[0]
-    return load_scenario(name, fixtures, twin)
-
-
-def _names_twin(fixtures, name, twin):
-    from bridge.explain.rosetta import manifest_twin
-    from bridge.twins.scenarios import SHIPPED_FIXTURES
-    return manifest_twin(os.path.join(fixtures or SHIPPED_FIXTURES, name, "manifest.json")) == twin.name
 
 
 def run(args, out):

@@ -36,7 +36,7 @@ def _kind_sentence(acc):
         return (f"inherited: {lab}'s formula on R's own inputs gives R's bits at every element; the difference "
                 f"comes from its inputs: " + "; ".join(i.describe() for i in acc.inputs))
     if acc.kind == "both":
-        return (f"inherited and local: its inputs differ (" + "; ".join(i.describe() for i in acc.inputs)
+        return ("inherited and local: its inputs differ (" + "; ".join(i.describe() for i in acc.inputs)
                 + f"), and on R's inputs {lab}'s formula still misses R's bits at {acc.local_elements} of "
                   f"{acc.size} elements")
     return acc.kind

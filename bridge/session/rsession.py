@@ -17,7 +17,7 @@ import numpy as np
 
 from bridge.errors import RCallError, RUnavailableError
 
-from bridge.paths import PROJECT_ROOT, R_PACKAGE_DIR  # noqa: F401 - re-exported
+from bridge.paths import R_PACKAGE_DIR
 from bridge.session import platform
 from bridge.session.versions import rpy2_requirement, series_fits, version_tuple  # noqa: F401 - re-exported
 INSTALL_R = "sudo apt-get update && sudo apt-get install -y r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
