@@ -8,10 +8,11 @@ numpy's default_rng(seed) in that order. Every float is written as C99 hex text 
 which Python and R both read to the same bits.
 """
 import argparse
-import json
 import os
 
 import numpy as np
+
+from bridge.twins.builder import hex_matrix, write  # the manifest format, written atomically
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "spd-6"
@@ -19,9 +20,6 @@ SEED = 1929
 N, ITERATIONS = 6, 80
 
 
-def hex_matrix(a):
-    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
-    return {"shape": list(a.shape), "values": [[float(v).hex() for v in row] for row in a]}
 
 
 def manifest():
@@ -44,25 +42,13 @@ def manifest():
     }
 
 
-def dumps(obj, pad=""):
-    """JSON with each matrix row on a line of its own."""
-    inner = pad + "  "
-    if isinstance(obj, dict):
-        return "{\n" + ",\n".join(f"{inner}{json.dumps(k)}: {dumps(v, inner)}" for k, v in obj.items()) + "\n" + pad + "}"
-    if isinstance(obj, list) and obj and all(isinstance(r, list) for r in obj):
-        return "[\n" + ",\n".join(inner + json.dumps(r) for r in obj) + "\n" + pad + "]"
-    return json.dumps(obj)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(HERE, "scenarios"), help="the scenarios folder to write into")
     args = parser.parse_args(argv)
-    folder = os.path.join(args.out, NAME)
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "manifest.json")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(dumps(manifest()) + "\n")
+    path = write(os.path.join(args.out, NAME, "manifest.json"), manifest())
     print(path)
 
 
