@@ -198,7 +198,7 @@ def test_ctrl_c_keeps_every_finished_configuration_and_the_rerun_does_only_the_r
     out = str(tmp_path / "run")
     args = [sys.executable, "-m", "bridge", "sweep", "--out", out, "--workers", "1", "--no-progress",
             "--param", "twin=detail", "--param", "seed=0:8", "--param", "hidden=3", "--param", "lr=0.5",
-            "--param", "epochs=200", "--param", "data.n_samples=60"]
+            "--param", "epochs=500", "--param", "data.n_samples=60"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
     parts = os.path.join(out, "parts")

@@ -1,11 +1,11 @@
 """``crossverify questions``: the readers' questions of the article's comment section, listed, or one
 answered by computation in Python and in R; all of them rendered as docs/QUESTIONS.md
-(bridge/explain/questions.py)."""
+or as one HTML page (bridge/explain/questions.py)."""
 import sys
 
 from bridge.cli.main import EXIT_FAILED, EXIT_OK
 
-FORMATS = ("text", "markdown", "json")
+FORMATS = ("text", "markdown", "html", "json")
 
 
 def add_parser(sub):
@@ -13,15 +13,18 @@ def add_parser(sub):
         "questions", help="the readers' questions, answered by computation in both languages",
         description="With no number, list the readers' questions. With a number, answer that question: numbers "
                     "computed by Python and by R, the source lines involved and a one-line conclusion, with the "
-                    "claims it rests on checked. --markdown (or --format json) without a number answers all of "
-                    "them; `crossverify questions --markdown --out docs/QUESTIONS.md` writes the page. Exit 1 "
-                    "when a claim does not hold.")
+                    "claims it rests on checked. --markdown, --html (or --format json) without a number answer "
+                    "all of them; `crossverify questions --markdown --out docs/QUESTIONS.md` writes the page, "
+                    "`crossverify questions --html --out questions.html` the same as one HTML page that reads "
+                    "on a phone as on a laptop. Exit 1 when a claim does not hold.")
     parser.add_argument("number", nargs="?", type=int, default=None, metavar="N",
                         help="the question to answer (see the list)")
     parser.add_argument("--format", choices=FORMATS, default=None,
-                        help="text (default for one answer), markdown or json")
+                        help="text (default for one answer), markdown, html or json")
     parser.add_argument("--markdown", dest="format", action="store_const", const="markdown",
                         help="the same as --format markdown")
+    parser.add_argument("--html", dest="format", action="store_const", const="html",
+                        help="the same as --format html: one self-contained page")
     parser.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of standard output")
     parser.set_defaults(handler=run)
 
@@ -40,6 +43,8 @@ def run(args, out):
         fmt = args.format or "text"
         if fmt == "json":
             text = q.to_json(answers)
+        elif fmt == "html":
+            text = q.render_html(answers)
         elif fmt == "markdown":
             text = q.render_markdown(answers) if args.number is None else q.answer_markdown(answers[0])
         else:

@@ -1,7 +1,7 @@
 """The readers' questions of the article's comment section, each answered by computation in both
 languages: the registry (``QUESTIONS``: the question in our own short words, the part of the article
 it is about, the function that computes its answer) and the renderings of `crossverify questions`
-(plain text, markdown for docs/QUESTIONS.md, JSON).
+(plain text, markdown for docs/QUESTIONS.md, one HTML page, JSON).
 
 An answer (bridge/explain/questions_lab/answer.py) holds numbers computed by Python (python_impl,
 exact kernels: numpy with R's arithmetic) and by R (the embedded session running r_impl), the source
@@ -9,6 +9,7 @@ lines involved (read from their ``# rosetta:`` markers), a one-line conclusion a
 conclusion rests on; tests/test_questions.py recomputes every answer and fails when a claim stops
 holding.
 """
+import html
 import importlib
 import json
 import textwrap
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridge.errors import CrossverifyError
+from bridge.explain import style
 from bridge.explain.questions_lab.answer import fmt
 
 
@@ -159,6 +161,49 @@ def render_markdown(all_answers):
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+# -- HTML ------------------------------------------------------------------------------------------
+# the markdown page's words, laid out by the stylesheet the other pages share (bridge/explain/style.py)
+
+def _html_value(value):
+    """A figure's value as code: a message wraps; numbers keep to one line, a matrix one row a line."""
+    if isinstance(value, str):
+        return style.code(value)
+    a = np.asarray(value)
+    rows = a if a.ndim == 2 and a.shape[0] > 1 and a.dtype != bool else [value]
+    return "<br>".join(style.code(fmt(row), "nowrap") for row in rows)
+
+
+def _figures_html(a):
+    rows = ['<table class="figures"><tr><th>computed</th><th>Python</th><th>R</th><th></th></tr>']
+    rows += [f"<tr><td>{html.escape(f.label)}</td><td>{_html_value(f.python)}</td><td>{_html_value(f.r)}</td>"
+             f'<td class="nowrap">{_same(f)}</td></tr>' for f in a.figures]
+    return style.scrolling("\n".join(rows + ["</table>"]))
+
+
+def answer_html(a):
+    q = question(a.number)
+    out = [f'<section id="{_anchor(a)}">', f"<h2>{a.number}. {html.escape(a.question)}</h2>",
+           f"<p><i>Article: {html.escape(q.about)}.</i></p>"]
+    out += [f"<p>{style.inline(p)}</p>" for p in a.reply]
+    out += [_figures_html(a), "<p>Code involved:</p>", "<ul>"]
+    out += [f"<li>{c.language}, {style.code(c.path)}" + (f" ({html.escape(c.function)})" if c.function else "")
+            + f": {style.code(c.text)}</li>" for c in a.code]
+    checked = "; ".join(html.escape(text) + ("" if ok else ' (<b class="bad">FAILED</b>)') for text, ok in a.claims)
+    out += ["</ul>", f"<p><b>Conclusion:</b> {style.inline(a.conclusion)}</p>", f"<p>Checked: {checked}.</p>",
+            "</section>"]
+    return "\n".join(out)
+
+
+def render_html(all_answers):
+    """The markdown page's content as one self-contained HTML page."""
+    out = style.head(TITLE) + [f"<h1>{html.escape(TITLE)}</h1>", f"<p>{style.inline(INTRO)}</p>", "<ol>"]
+    out += [f'<li value="{a.number}"><a href="#{_anchor(a)}">{html.escape(a.question)}</a></li>' for a in all_answers]
+    out.append("</ol>")
+    out += [answer_html(a) for a in all_answers]
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
 # -- JSON ------------------------------------------------------------------------------------------
 
 def _plain(value):
@@ -172,8 +217,8 @@ def to_json(all_answers):
     return json.dumps([{
         "number": a.number, "key": a.key, "question": a.question, "about": question(a.number).about,
         "reply": a.reply,
-        "figures": [{"label": f.label, "python": _plain(f.python), "r": _plain(f.r), "same_bits": f.same_bits}
+        "figures": [{"label": f.label, "python": _plain(f.python), "r": _plain(f.r), "same_bits": None if f.same_bits is None else bool(f.same_bits)}
                     for f in a.figures],
         "code": [{"language": c.language, "path": c.path, "line": c.line, "text": c.text} for c in a.code],
-        "conclusion": a.conclusion, "claims": [{"claim": t, "holds": ok} for t, ok in a.claims], "holds": a.holds,
+        "conclusion": a.conclusion, "claims": [{"claim": t, "holds": bool(ok)} for t, ok in a.claims], "holds": a.holds,
     } for a in all_answers], indent=2) + "\n"

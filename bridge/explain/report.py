@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.errors import CrossverifyError
+from bridge.explain.style import head, scrolling
 
 REPORT_FILES = {"index.html", "report.json", "figures"}
 FLOOR_NOTE = "0 at every epoch"
@@ -461,14 +462,6 @@ def figures_for(runs, session):
 
 # -- the page ---------------------------------------------------------------------------------------
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1300px;padding:0 1em;color:#222;
-line-height:1.45}table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:90%}th,td{border:1px solid #ccc;
-padding:3px 7px;text-align:left;vertical-align:top}th{background:#f0f0f0}td.num{font-family:ui-monospace,
-monospace;text-align:right}tr.fails td{background:#fde2e2}img{max-width:100%;border:1px solid #ddd}
-figure{margin:1em 0 2.5em}figcaption{max-width:60em;color:#444}code{font-family:ui-monospace,monospace;
-background:#f6f6f6;padding:0 2px}.ok{color:#1a7f37;font-weight:600}.bad{color:#c62828;font-weight:600}"""
-
-
 def _divergence_text(d):
     return f"epoch {d.epoch} step {d.step} {d.name}{list(d.index)}" if d else "none"
 
@@ -479,7 +472,7 @@ def _td(field_name, value, num=False):
 
 
 def run_table(rows):
-    out = ['<table id="run-rows"><tr><th>scenario</th><th>variant</th><th>kernels</th><th>mode</th>'
+    out = ['<table id="run-rows" class="nowrap"><tr><th>scenario</th><th>variant</th><th>kernels</th><th>mode</th>'
            "<th>expectation</th><th>verdict</th><th>first divergence</th><th>max |difference|</th>"
            "<th>horizon</th></tr>"]
     for r in rows:
@@ -491,11 +484,11 @@ def run_table(rows):
             _td("first_divergence", _divergence_text(r.first_divergence)),
             _td("max_abs_difference", repr(float(r.max_abs)), num=True), _td("horizon", horizon)]) + "</tr>")
     out.append("</table>")
-    return "\n".join(out)
+    return scrolling("\n".join(out))
 
 
 def reproduce_table(rows):
-    out = ['<table id="reproduce-rows"><tr><th>scenario</th><th>quantity</th><th>article</th><th>Python</th>'
+    out = ['<table id="reproduce-rows" class="nowrap"><tr><th>scenario</th><th>quantity</th><th>article</th><th>Python</th>'
            "<th>R</th><th>status</th><th>as expected</th></tr>"]
     for q in rows:
         out.append(f'<tr class="{"meets" if q.ok else "fails"}">' + "".join([
@@ -503,7 +496,7 @@ def reproduce_table(rows):
             _td("python", q.python, True), _td("r", q.r, True), _td("status", q.status),
             _td("ok", "yes" if q.ok else "NO")]) + "</tr>")
     out.append("</table>")
-    return "\n".join(out)
+    return scrolling("\n".join(out))
 
 
 def summary_lines(data):
@@ -537,18 +530,17 @@ def render_page(data, figures):
     scenarios = ", ".join(run.name for run in data.runs)
     versions = ", ".join(f"{k} {v}" for k, v in data.versions.items())
     subjects = _subjects(data.runs) or "the twins' scenarios"
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<title>crossverify report</title>", f"<style>{STYLE}</style></head><body>",
-           "<h1>crossverify report: Python against R, step by step</h1>",
-           f"<p>The numpy and R implementations of {html.escape(subjects)}, run from the same starting state "
-           f"and compared at every step of every epoch. "
-           f"Scenarios: {html.escape(scenarios)}. {html.escape(versions)}.</p>",
-           "<p>" + "; ".join(summary_lines(data)) + ".</p>",
-           f"<p>Next: <code>{html.escape(_next_command(data.runs))}</code> walks through one epoch cell by cell; "
-           "<code>crossverify rosetta</code> puts each Python line beside its R line.</p>",
-           '<h2 id="checks">Checks (<code>crossverify run</code>)</h2>',
-           "<p>One row per scenario, R variant, Python kernels and comparison mode: what is expected, whether it "
-           "is met, the first divergence and the largest difference.</p>", run_table(data.rows)]
+    out = head("crossverify report") + [
+        "<h1>crossverify report: Python against R, step by step</h1>",
+        f"<p>The numpy and R implementations of {html.escape(subjects)}, run from the same starting state "
+        f"and compared at every step of every epoch. "
+        f"Scenarios: {html.escape(scenarios)}. {html.escape(versions)}.</p>",
+        "<p>" + "; ".join(summary_lines(data)) + ".</p>",
+        f"<p>Next: <code>{html.escape(_next_command(data.runs))}</code> walks through one epoch cell by cell; "
+        "<code>crossverify rosetta</code> puts each Python line beside its R line.</p>",
+        '<h2 id="checks">Checks (<code>crossverify run</code>)</h2>',
+        "<p>One row per scenario, R variant, Python kernels and comparison mode: what is expected, whether it "
+        "is met, the first divergence and the largest difference.</p>", run_table(data.rows)]
     if data.reproduced:
         out += ['<h2 id="reproduce">The printed numbers (<code>crossverify reproduce</code>)</h2>',
                 reproduce_table(data.reproduced)]

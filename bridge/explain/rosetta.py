@@ -24,6 +24,7 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 
 from bridge.errors import CrossverifyError
+from bridge.explain.style import code as _html_code, head, inline as _inline, scrolling
 
 from bridge.paths import PROJECT_ROOT as ROOT
 MARKER = re.compile(r"#\s*rosetta:\s*(?P<net>[\w-]+)\s+(?P<key>\w+)(?:\s+(?P<tag>[\w-]+))?\s*$")
@@ -499,45 +500,26 @@ def render_markdown(rosetta, demos=None):
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _html_code(text):
-    return f"<code>{html.escape(text)}</code>"
-
-
-def _inline(text):
-    """Markdown backticks and bold in a sentence, as HTML."""
-    parts = re.split(r"(`[^`]*`)", text)
-    out = "".join(_html_code(p[1:-1]) if p.startswith("`") and p.endswith("`") else html.escape(p) for p in parts)
-    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
-
-
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1400px;color:#222;line-height:1.4}
-table{border-collapse:collapse;margin:1em 0;width:100%}th,td{border:1px solid #ccc;padding:4px 8px;
-vertical-align:top;text-align:left}th{background:#f0f0f0}code{font-family:ui-monospace,monospace;
-font-size:90%;background:#f6f6f6;padding:0 2px}td.step{white-space:nowrap}.fn{color:#777;font-size:85%}
-.alt{color:#555;font-size:90%}"""
-
-
 def _html_cell(snippets):
     return "<br>".join(f'{_html_code(s.text)} <span class="fn">{html.escape(s.function)}</span>'
                        for s in snippets) or "(missing)"
 
 
 def render_html(rosetta, demos=None):
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{html.escape(TITLE)}</title>", f"<style>{STYLE}</style></head><body>",
-           f"<h1>{html.escape(TITLE)}</h1>", f"<p>{_inline(INTRO)}</p>"]
+    out = head(TITLE) + [f"<h1>{html.escape(TITLE)}</h1>", f"<p>{_inline(INTRO)}</p>"]
     for key, heading, py_paths, r_paths, rows in rosetta.sections:
         out += [f"<h2>{html.escape(heading)}</h2>",
-                f"<p>Python: {', '.join(map(_html_code, py_paths))}; R: {', '.join(map(_html_code, r_paths))}.</p>",
-                "<table><tr><th>step</th><th>formula</th><th>Python</th><th>R</th></tr>"]
+                f"<p>Python: {', '.join(map(_html_code, py_paths))}; R: {', '.join(map(_html_code, r_paths))}.</p>"]
+        table = ['<table class="code"><tr><th>step</th><th>formula</th><th>Python</th><th>R</th></tr>']
         for row in rows:
             r = _html_cell(row.r) + "".join(
                 f'<br><span class="alt">{_inline(_variant_label(tag))}: {_html_code(s.text)}</span>'
                 for tag, s in row.r_alternatives)
             formula = _html_code(row.formula) if "=" in row.formula else html.escape(row.formula)
-            out.append(f'<tr><td class="step">{html.escape(row.label)}</td><td>{formula}</td>'
-                       f"<td>{_html_cell(row.python)}</td><td>{r}</td></tr>")
-        out.append("</table>")
+            table.append(f'<tr><td class="step">{html.escape(row.label)}</td><td class="code">{formula}</td>'
+                         f'<td class="code">{_html_cell(row.python)}</td><td class="code">{r}</td></tr>')
+        table.append("</table>")
+        out.append(scrolling("\n".join(table)))
     if demos:
         out.append("<h2>Prediction on new data</h2>")
         for demo in demos:

@@ -20,6 +20,7 @@ docs/SWEEP.md gives the evidence behind the choices below.
   message, returned like any other row.
 """
 from bridge.errors import CrossverifyError, RUnavailableError
+from bridge.sweep.storage import deferred_interrupt
 
 LOCAL_PREFIX = "local:"
 
@@ -70,6 +71,21 @@ class DaskRunner:
             raise CrossverifyError(f"cannot reach the Dask scheduler at {self.where} ({exc}). Is it running "
                                    f"(`dask scheduler`), and is the address right?") from None
 
+    @staticmethod
+    def _row(distributed, future, config, failure_row):
+        """The finished future's row, or the configuration's failure row; the future is released."""
+        try:
+            return future.result()
+        except distributed.KilledWorker as exc:
+            return failure_row(config, "worker-died", f"the Dask worker running this configuration died each "
+                                                      f"time it was tried ({type(exc).__name__}: {exc})")
+        except RUnavailableError:
+            raise
+        except Exception as exc:  # a task that raised outside run_config's own handling
+            return failure_row(config, "task-error", f"{type(exc).__name__}: {exc}")
+        finally:
+            future.release()
+
     def run(self, configs, on_result):
         if not configs:
             return
@@ -86,19 +102,8 @@ class DaskRunner:
                 by_key[future.key] = config
                 futures.append(future)
             for future in distributed.as_completed(futures):
-                config = by_key[future.key]
-                try:
-                    row = future.result()
-                except distributed.KilledWorker as exc:
-                    row = failure_row(config, "worker-died", f"the Dask worker running this configuration died each "
-                                                             f"time it was tried ({type(exc).__name__}: {exc})")
-                except RUnavailableError:
-                    raise
-                except Exception as exc:  # a task that raised outside run_config's own handling
-                    row = failure_row(config, "task-error", f"{type(exc).__name__}: {exc}")
-                finally:
-                    future.release()
-                on_result(row)
+                with deferred_interrupt():  # a row received is a row stored
+                    on_result(self._row(distributed, future, by_key[future.key], failure_row))
         except KeyboardInterrupt:
             client.cancel([f for f in futures if not f.done()])
             raise

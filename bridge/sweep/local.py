@@ -25,6 +25,7 @@ from collections import deque
 from multiprocessing.connection import wait
 
 from bridge.errors import CrossverifyError
+from bridge.sweep.storage import deferred_interrupt
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 START_TIMEOUT = 300.0  # seconds for a worker to import everything and start R
@@ -151,19 +152,20 @@ class LocalRunner:
     def _read(slot, on_result):
         """Every message waiting on ``slot``'s pipe; False when the worker is gone."""
         while True:
-            try:
-                if not slot.conn.poll():
-                    return slot.process.is_alive()
-                kind, payload = slot.conn.recv()
-            except (EOFError, OSError):
-                return False
-            if kind == "fatal":
-                raise CrossverifyError(f"a sweep worker could not start R: {payload}")
-            if kind == "ready":
-                slot.ready = True
-            elif kind == "result":
-                slot.config = None
-                on_result(payload)
+            with deferred_interrupt():  # a row received is a row stored
+                try:
+                    if not slot.conn.poll():
+                        return slot.process.is_alive()
+                    kind, payload = slot.conn.recv()
+                except (EOFError, OSError):
+                    return False
+                if kind == "fatal":
+                    raise CrossverifyError(f"a sweep worker could not start R: {payload}")
+                if kind == "ready":
+                    slot.ready = True
+                elif kind == "result":
+                    slot.config = None
+                    on_result(payload)
 
 
 def _exit_text(code):

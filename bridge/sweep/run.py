@@ -6,13 +6,11 @@ results.parquet from the parts and ends with status 130; running the same comman
 on from there. A configuration that failed (an R error, a worker that died) is stored with why,
 counted, and run again by the next run.
 """
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 
-from bridge.sweep.storage import Store
+from bridge.sweep.storage import Store, deferred_interrupt
 
 
 @dataclass
@@ -54,27 +52,6 @@ class Summary:
             text += (f"\nInterrupted: every finished configuration is kept; run the same command again to do the "
                      f"other {self.total - self.skipped - self.ok} (finished ones are skipped).")
         return text
-
-
-class deferred_interrupt:
-    """Ctrl-C while a row is being stored waits until it is stored: a result that arrived is never lost."""
-
-    def __enter__(self):
-        self.hit = False
-        self.saved = None
-        if threading.current_thread() is threading.main_thread():
-            self.saved = signal.signal(signal.SIGINT, self._note)
-        return self
-
-    def _note(self, signum, frame):
-        self.hit = True
-
-    def __exit__(self, *exc):
-        if self.saved is not None:
-            signal.signal(signal.SIGINT, self.saved)
-        if self.hit and exc[0] is None:
-            raise KeyboardInterrupt
-        return False
 
 
 def progress_bar(total, initial, enabled):

@@ -15,7 +15,9 @@ it succeeds. The parts folder alone is the record: results.parquet is rebuilt fr
 import glob
 import json
 import os
+import signal
 import tempfile
+import threading
 
 from bridge.errors import CrossverifyError
 
@@ -78,6 +80,28 @@ def _fsync_dir(folder):
         pass
     finally:
         os.close(fd)
+
+
+class deferred_interrupt:
+    """Ctrl-C while a result is being received or stored waits until it is stored: a result that
+    arrived is never lost (the interrupt is raised as soon as the block ends)."""
+
+    def __enter__(self):
+        self.hit = False
+        self.saved = None
+        if threading.current_thread() is threading.main_thread():
+            self.saved = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def _note(self, signum, frame):
+        self.hit = True
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            signal.signal(signal.SIGINT, self.saved)
+        if self.hit and exc[0] is None:
+            raise KeyboardInterrupt
+        return False
 
 
 def _write_text(path, text):
