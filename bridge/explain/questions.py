@@ -217,8 +217,10 @@ def to_json(all_answers):
     return json.dumps([{
         "number": a.number, "key": a.key, "question": a.question, "about": question(a.number).about,
         "reply": a.reply,
-        "figures": [{"label": f.label, "python": _plain(f.python), "r": _plain(f.r), "same_bits": None if f.same_bits is None else bool(f.same_bits)}
+        "figures": [{"label": f.label, "python": _plain(f.python), "r": _plain(f.r),
+                     "same_bits": None if f.same_bits is None else bool(f.same_bits)}  # numpy's bool is not JSON's
                     for f in a.figures],
         "code": [{"language": c.language, "path": c.path, "line": c.line, "text": c.text} for c in a.code],
-        "conclusion": a.conclusion, "claims": [{"claim": t, "holds": bool(ok)} for t, ok in a.claims], "holds": a.holds,
+        "conclusion": a.conclusion, "claims": [{"claim": t, "holds": bool(ok)} for t, ok in a.claims],
+        "holds": a.holds,
     } for a in all_answers], indent=2) + "\n"

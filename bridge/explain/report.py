@@ -488,8 +488,8 @@ def run_table(rows):
 
 
 def reproduce_table(rows):
-    out = ['<table id="reproduce-rows" class="nowrap"><tr><th>scenario</th><th>quantity</th><th>article</th><th>Python</th>'
-           "<th>R</th><th>status</th><th>as expected</th></tr>"]
+    out = ['<table id="reproduce-rows" class="nowrap"><tr><th>scenario</th><th>quantity</th><th>article</th>'
+           "<th>Python</th><th>R</th><th>status</th><th>as expected</th></tr>"]
     for q in rows:
         out.append(f'<tr class="{"meets" if q.ok else "fails"}">' + "".join([
             _td("scenario", q.scenario), _td("quantity", q.quantity), _td("article", q.article, True),
