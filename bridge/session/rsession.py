@@ -117,6 +117,14 @@ def ctrl_c_ends_process():
         signal.signal(signal.SIGINT, saved)
 
 
+def _restore(name, value):
+    """Set environment variable ``name`` back to ``value`` (None: unset)."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 class RSession:
     """The embedded R, with ``r_impl/R/*.R`` sourced into one environment of its own."""
 
@@ -127,6 +135,7 @@ class RSession:
         problem = check_versions(installed_rpy2_version(), installed_r_version())
         if problem:
             raise RUnavailableError(problem)
+        library_path = os.environ.get("LD_LIBRARY_PATH")
         try:
             import rpy2
             version = getattr(rpy2, "__version__", None)
@@ -135,6 +144,11 @@ class RSession:
         except Exception as exc:  # rpy2 raises many kinds here: OSError, RuntimeError, ImportError
             raise RUnavailableError(explain_r_start_failure(
                 exc, locals().get("version"), installed_r_version())) from None
+        finally:
+            # R's start-up puts its own library folders (and the system's) first in LD_LIBRARY_PATH;
+            # R's libraries are loaded by then, and a child process inheriting that path can load
+            # another Python's libpython (a Python started as a worker then fails to import _ssl)
+            _restore("LD_LIBRARY_PATH", library_path)
         self.ro = ro
         self._callbacks = callbacks
         self.rpy2_version = version
