@@ -49,7 +49,7 @@ class Trace:
         return {w: self.history[w][epoch - 1 - self.first_epoch] for w in weight_names}
 
     def to_npz_dict(self):
-        """Keys ``init/<name>`` and ``epoch<k>/<name>`` (DESIGN.md section 7)."""
+        """Keys ``init/<name>`` and ``epoch<k>/<name>`` (docs/FACTS.md section 7)."""
         out = {f"init/{k}": v for k, v in self.init.items()}
         for j, e in enumerate(self.epochs):
             for name in self.names:

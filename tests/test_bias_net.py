@@ -1,5 +1,5 @@
 """The bias network ("Implementing NN using Numpy (Python)" / "...using R"), Python against R,
-through the real embedded R: every intermediate, every epoch, every variant (DESIGN.md section 5).
+through the real embedded R: every intermediate, every epoch, every variant (docs/FACTS.md section 5).
 Mirror: r_impl/tests/testthat/test-bias_net.R."""
 import numpy as np
 import pytest

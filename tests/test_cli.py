@@ -1,4 +1,4 @@
-"""The ``crossverify`` command line (DESIGN.md section 7): ``run`` with its table and JSON, ``trace``
+"""The ``crossverify`` command line (docs/FACTS.md section 7): ``run`` with its table and JSON, ``trace``
 with its .npz, ``--help`` everywhere, and clear errors for bad input."""
 import json
 import os
@@ -54,7 +54,7 @@ def test_moons_float_free_running_reports_its_divergence_horizon(run_json):
     row = next(r for r in report["rows"] if r["scenario"] == "detail-moons" and r["kernels"] == "float"
                and r["mode"] == "free-running")
     assert row["verdict"] == "meets" and row["expectation"] == "within-bound"
-    assert 3000 < row["horizon"] < 5000  # DESIGN.md section 6: the trajectories part near epoch 3900
+    assert 3000 < row["horizon"] < 5000  # docs/FACTS.md section 6: the trajectories part near epoch 3900
     exact = next(r for r in report["rows"] if r["scenario"] == "detail-moons" and r["kernels"] == "exact"
                  and r["mode"] == "free-running")
     assert exact["max_abs_difference"] == 0.0 and exact["horizon"] is None

@@ -20,7 +20,7 @@ from python_impl.trace import Trace
 from tests.conftest import ROOT, assert_traces_agree
 
 TOY_UNTRAINED_ERROR = ["0.05013458", "0.03727248", "0.25388062"]
-# the article's mean error at epochs 0, 1000, ..., 9000; 7000-9000 hinge on rounding (DESIGN.md section 4)
+# the article's mean error at epochs 0, 1000, ..., 9000; 7000-9000 hinge on rounding (docs/FACTS.md section 4)
 MOONS_PRINTED = ["0.23478", "0.25000", "0.25000", "0.25000", "0.05129",
                  "0.02163", "0.01157", "0.00775", "0.00689", "0.07556"]
 REPRODUCIBLE = 7  # epochs 0..6000

@@ -68,7 +68,7 @@ def test_pyproject_allows_both_series_and_setup_constrains_by_r():
 
 
 def test_rpy2_start_up_symbol_error_is_explained():
-    # the text rpy2 3.6 raises on R 4.2 (DESIGN.md section 6)
+    # the text rpy2 3.6 raises on R 4.2 (docs/FACTS.md section 6)
     exc = OSError("cannot load library '/usr/lib/R/lib/libR.so': undefined symbol: R_getVar")
     message = explain_r_start_failure(exc, "3.6.9", "4.2.2")
     assert "rpy2 3.6.9 cannot load R 4.2.2" in message and "R_getVar" in message and "<3.6" in message

@@ -1,5 +1,5 @@
 """The exact array namespace (python_impl/kernels.py) against R's own primitives, bit for bit:
-``%*%`` on the reference BLAS, ``exp``, ``colSums``, ``rowSums`` and ``mean`` (DESIGN.md section 6)."""
+``%*%`` on the reference BLAS, ``exp``, ``colSums``, ``rowSums`` and ``mean`` (docs/FACTS.md section 6)."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp

@@ -1,4 +1,4 @@
-"""Every number the article prints (DESIGN.md section 4), one pytest case each, through
+"""Every number the article prints (docs/FACTS.md section 4), one pytest case each, through
 `crossverify reproduce` (bridge/explain/reproduce.py) on the real R."""
 import json
 

@@ -73,7 +73,7 @@ def test_the_shipped_scenarios_are_rebuilt_bit_for_bit_from_their_data_and_seed(
     out = tmp_path / "rebuilt"
     assert cli("scenario", "new", "bias-net", "--twin", "bias_net", "--from", article_csv(tmp_path), "--size", "h=3",
                "--epochs", "5000", "--out", out)[0] == 0
-    # the moons: raw make_moons rows stored as they are, 30 draws discarded (DESIGN.md section 3)
+    # the moons: raw make_moons rows stored as they are, 30 draws discarded (docs/FACTS.md section 3)
     assert cli("scenario", "new", "detail-moons", "--twin", "detail", "--make", "moons", "--param", "n_samples=1000",
                "--param", "noise=0.1", "--preprocessing", "normalise", "--hidden", "10", "--epochs", "10000",
                "--discard", "30", "--out", out)[0] == 0

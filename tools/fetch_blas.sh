@@ -5,7 +5,7 @@
 #
 # `apt-get download` + `dpkg -x`, so nothing on the system changes. Putting the folder that holds
 # the unpacked libblas.so.3 first in LD_LIBRARY_PATH makes an embedded R (rpy2) load that BLAS,
-# in that process only (DESIGN.md section 8); tests/test_blas.py runs R on it that way.
+# in that process only (docs/FACTS.md section 8); tests/test_blas.py runs R on it that way.
 # Idempotent: does nothing when DEST already holds a libblas.so.3. When the package cannot be had,
 # it writes the reason to DEST.unavailable (the tests skip with that reason) and exits 0.
 set -euo pipefail

@@ -5,7 +5,7 @@ A row is (scenario, variant, kernels, mode). Its expectation is fixed in advance
 * ``identical``: Python against R's reference variant (bias-net ``corrected``, the detail
   network's only R translation) with exact kernels, 0 bits apart everywhere;
 * ``within-bound``: the same pair with float kernels, inside the bound of bridge/check/bounds.py;
-* ``differs-as-predicted``: the article's other R variants of bias-net. R must equal, under the
+* ``differs-as-predicted``: any other R variant a twin declares with a Python model of R. R must equal, under the
   kernels' rule, what the Python model of R's recycling (twins/bias_net/rmodel.py) predicts at every
   step of every epoch, and R's first divergence from Python must be the one that model predicts.
 
@@ -230,7 +230,7 @@ class Verifier:
         return None
 
     def _variant_row(self, variant, kernels, mode):
-        """An article variant of R: equal to the model of R's recycling, parting from Python as predicted."""
+        """A non-reference R variant: equal to its Python model of R, parting from Python where the model predicts."""
         lockstep = mode == "lockstep"
         rule = rule_for(kernels, self.session)
         spec = self.net.spec

@@ -79,7 +79,7 @@ def _names_twin(fixtures, name, twin):
 def build_parser():
     from bridge.check import verify
     parser = argparse.ArgumentParser(prog="crossverify", description=(
-        "Check that the numpy and R implementations of the article's networks compute the same "
+        "Check that the numpy and R implementations of a twin (the article's networks, or yours) compute the same "
         "thing, step by step, and say where and why they part when they do."))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

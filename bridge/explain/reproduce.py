@@ -2,7 +2,7 @@
 
 The numbers are declared by each twin (``Twin.printed``, a tuple of ``Printed``:
 bridge/twins/protocol.py): the scenario, the intermediate, the epoch and element, the printed text
-and the status the number must earn. The shipped twins declare the article's (DESIGN.md section 4)
+and the status the number must earn. The shipped twins declare the article's (docs/FACTS.md section 4)
 in a printed.py beside their twin.py.
 
 Each row has the printed text, Python's and R's values printed to the same digits, a status, and

@@ -2,7 +2,7 @@
 check enforces.
 
 * R < 4.5: rpy2 3.5 (>= 3.5.17). rpy2 3.6.7 and later call R 4.5's API (``R_getVar``) and stop
-  at start-up on an older R with "undefined symbol" (DESIGN.md section 6; rpy2's NEWS for 3.6.7:
+  at start-up on an older R with "undefined symbol" (docs/FACTS.md section 6; rpy2's NEWS for 3.6.7:
   "R >= 4.5.0 is required").
 * R >= 4.5: rpy2 3.6. The 3.6 series is the one adapted to R 4.5 (rpy2's history: R 4.5.0 no
   longer exports ``initStdinHandler``, which rpy2 3.5.17 still declares). Whether rpy2 3.5 starts

@@ -1,5 +1,5 @@
 # The article's bias network: "Steps involved in Neural Network methodology" (steps 0-11), as
-# coded in "Implementing NN using R", with the two bias switches of DESIGN.md section 5.
+# coded in "Implementing NN using R", with the two bias switches of docs/FACTS.md section 5.
 # Read it beside python_impl/bias_net.py: same functions, same intermediate names.
 
 #' Intermediates in the order one epoch computes them (the article's names)

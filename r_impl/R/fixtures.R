@@ -1,5 +1,5 @@
 # Scenario fixtures (fixtures/README.md): JSON manifests whose floats are C99 hex text, which
-# as.numeric() reads exactly; decimal text is not exact across languages (DESIGN.md section 6).
+# as.numeric() reads exactly; decimal text is not exact across languages (docs/FACTS.md section 6).
 # Read it beside bridge/twins/scenarios.py.
 
 HEX_FLOAT <- "^[+-]?0x[0-9a-fA-F]+(\\.[0-9a-fA-F]*)?p[+-]?[0-9]+$"

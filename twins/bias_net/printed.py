@@ -1,4 +1,4 @@
-"""The numbers the article prints for its bias network (DESIGN.md section 4): the trained output
+"""The numbers the article prints for its bias network (docs/FACTS.md section 4): the trained output
 of "Implementing NN using Numpy (Python)". The article's script is unseeded, so its digits are not
 ours to reproduce; ``crossverify reproduce`` shows ours (seed 42) beside them and requires the same
 shape of answer: each output on the printed side of 0.5 and within 0.1 of its target."""

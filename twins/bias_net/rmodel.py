@@ -1,4 +1,4 @@
-"""A Python model of R's rules for the article's bias matrices (DESIGN.md section 5).
+"""A Python model of R's rules for the article's bias matrices (docs/FACTS.md section 5).
 
 R's ``matrix(v, nrow, byrow)`` fill order and its recycling of a short vector down the
 columns of a matrix, written in numpy, so that what each R variant computes can be predicted

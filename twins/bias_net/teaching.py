@@ -1,7 +1,7 @@
 """What `crossverify steps` and `crossverify rosetta` teach about the article's bias network, reached
 through this twin's declaration (twin.py: explain_step, new_data, pitfalls; bridge/twins/protocol.py).
 
-* Why the article's R variants part from Python (DESIGN.md section 5): R's
+* Why the article's R variants part from Python (docs/FACTS.md section 5): R's
   ``matrix(rep(bias_in, n), nrow = n, byrow = FALSE)`` and its recycling of ``rowSums`` down the
   columns of ``bh``. Every sentence is derived from the model of R's fill order and recycling
   (rmodel.py) for the scenario's own shape, so it stays true when samples != hidden neurons.

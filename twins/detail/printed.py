@@ -1,4 +1,4 @@
-"""The numbers the article prints for its detail-section network (DESIGN.md section 4), as
+"""The numbers the article prints for its detail-section network (docs/FACTS.md section 4), as
 ``crossverify reproduce`` recomputes them: the toy's untrained error of each sample, and the moons
 run's mean error every 1000 epochs, of which epochs 7000-9000 depend on summation order.
 
