@@ -134,9 +134,16 @@ def reshape(a, shape):
 
 @rule("layout")
 def layout(a, params):
-    """A numpy function that only moves elements (ravel, resize, tile, ...), applied epoch by epoch."""
+    """A numpy function that only moves elements (ravel, resize, tile, ...), applied epoch by epoch:
+    applied once to the positions of one epoch's elements, the map then gathers every epoch at once."""
     fn = params[1]
-    return a.apply(lambda v: np.stack([np.asarray(fn(x), dtype=np.float64) for x in v]))
+
+    def move(v):
+        positions = np.arange(v[0].size, dtype=np.float64).reshape(v.shape[1:])  # exact below 2^53
+        where = np.asarray(fn(positions)).astype(np.int64)
+        return v.reshape(len(v), -1)[:, where.ravel()].reshape((len(v),) + where.shape)
+
+    return a.apply(move)
 
 
 @rule("maximum")

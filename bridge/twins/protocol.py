@@ -19,6 +19,7 @@ namespace, python_impl/kernels.py) and, in R, the variant's own arguments. Each 
 intermediate by name. Everything else (fixture validation, the engine, bounds, steps, rosetta,
 report, golden) reads the declaration.
 """
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -236,16 +237,20 @@ class Twin:
         return self.resolve(self.python, "python")
 
 
+@functools.lru_cache(maxsize=None)
+def _parameters(fn):
+    """(name, required) of ``fn``'s named parameters, read once per function (an epoch runs thousands of times)."""
+    return tuple((name, p.default is p.empty) for name, p in inspect.signature(fn).parameters.items()
+                 if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
 def call_by_name(fn, available, what):
     """``fn`` called with each of its parameters taken by name from ``available``."""
-    params = inspect.signature(fn).parameters
     args, missing = {}, []
-    for name, p in params.items():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
+    for name, required in _parameters(fn):
         if name in available:
             args[name] = available[name]
-        elif p.default is p.empty:
+        elif required:
             missing.append(name)
     if missing:
         raise TwinError(what, f"parameter(s) {missing} of {getattr(fn, '__name__', fn)} are neither data, "
