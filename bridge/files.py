@@ -7,6 +7,22 @@ import tempfile
 
 from bridge.errors import CrossverifyError
 
+TMP_PREFIX = ".crossverify-"  # a temporary file's name starts so; a folder's reader skips them
+
+
+def fsync_folder(folder):
+    """Make a rename inside ``folder`` durable (where the system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
 
 def _umask():
     mask = os.umask(0o022)
@@ -33,7 +49,7 @@ def write_atomically(path, content, hint="choose another --out", error=Crossveri
     if not os.access(folder, os.W_OK):
         raise error(f"cannot write {path}: the folder {folder} is not writable. Nothing was written; {hint}.")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=folder)
     except OSError as exc:
         raise error(f"cannot write {path}: the folder {folder} is not writable ({exc.strerror}). Nothing was "
                     f"written; {hint}.") from None
@@ -47,8 +63,9 @@ def write_atomically(path, content, hint="choose another --out", error=Crossveri
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        fsync_folder(folder)
     except OSError as exc:
-        raise error(f"cannot write {path}: {exc.strerror}. Nothing was written; {hint}.") from None
+        raise error(f"cannot write {path}: {exc.strerror or exc}. Nothing was written; {hint}.") from None
     finally:  # also on Ctrl-C: no temporary file stays behind
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -74,7 +91,7 @@ def replace_folder_atomically(target, fill, error=CrossverifyError):
         if old is not None and not os.path.exists(target):
             os.replace(old, target)
             old = None
-        raise error(f"cannot write {target}: {exc.strerror}. Nothing was changed.") from None
+        raise error(f"cannot write {target}: {exc.strerror or exc}. Nothing was written.") from None
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -18,7 +18,9 @@ from bridge.sweep import spec as sweep_spec
 from bridge.sweep.build import scenario_for
 from bridge.sweep.local import LocalRunner
 from bridge.sweep.run import sweep
-from bridge.sweep.storage import RESULTS, Store, read_results, write_atomically
+from bridge.errors import CrossverifyError
+from bridge.files import write_atomically
+from bridge.sweep.storage import RESULTS, Store, read_results
 from tests.conftest import ROOT
 
 # a few cheap configurations of the detail network: 3 weight seeds x 2 noise levels, 40 moons, 25 epochs
@@ -83,12 +85,11 @@ def test_a_misspelt_key_or_a_random_axis_outside_a_sample_is_refused():
 def test_a_write_that_fails_halfway_leaves_no_file(tmp_path):
     target = tmp_path / "part.parquet"
 
-    def half(tmp):
-        with open(tmp, "wb") as fh:
-            fh.write(b"PAR1 half")
+    def half(fh):
+        fh.write(b"PAR1 half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(CrossverifyError, match="disk full. Nothing was written"):
         write_atomically(str(target), half)
     assert os.listdir(tmp_path) == []
 

@@ -25,7 +25,8 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.explain.rosetta import build, prediction_demo, render_html, render_markdown, write_text_atomically
+    from bridge.explain.rosetta import build, prediction_demo, render_html, render_markdown
+    from bridge.files import write_atomically
     from bridge.session.rsession import get_session
 
     twins = None
@@ -36,7 +37,7 @@ def run(args, out):
     demos = prediction_demo(get_session(), rosetta.twins, args.fixtures)
     text = (render_html if args.format == "html" else render_markdown)(rosetta, demos)
     if args.out:
-        write_text_atomically(args.out, text)
+        write_atomically(args.out, text)
         out.write(f"wrote {args.out}: {sum(len(s.rows) for s in rosetta.sections)} rows, {args.format}\n")
     else:
         out.write(text)

@@ -18,8 +18,6 @@ import inspect
 import io
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -588,15 +586,15 @@ def prepare_target(out_dir):
 
 def write_report(out_dir, data, progress=None):
     """Draw every figure and write DIR/index.html (figures embedded), DIR/figures/*.png and
-    DIR/report.json through a temporary folder beside DIR, renamed into place at the end."""
+    DIR/report.json through a temporary folder beside DIR, put in place at the end (bridge/files.py)."""
+    from bridge.files import replace_folder_atomically
+
     target = prepare_target(out_dir)
-    parent, name = os.path.split(target)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
-    old = None
-    try:
+    figures = []
+
+    def fill(tmp):
         os.mkdir(os.path.join(tmp, "figures"))
         specs = figures_for(data.runs, data.session)
-        figures = []
         for k, spec in enumerate(specs):
             if progress:
                 progress(f"figure {k + 1} of {len(specs)}: {spec.title}")
@@ -613,23 +611,6 @@ def write_report(out_dir, data, progress=None):
         with open(os.path.join(tmp, "report.json"), "w", encoding="utf-8") as fh:
             json.dump(report_json(data, figures), fh, indent=1)
             fh.write("\n")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report is for reading
-        moved = None
-        if os.path.exists(target):
-            old = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
-            moved = os.path.join(old, name)
-            os.rename(target, moved)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if moved:
-                os.rename(moved, target)  # the previous report stays where it was
-            raise
-        return [spec.id for spec, _ in figures]
-    except OSError as exc:
-        raise CrossverifyError(f"cannot write the report to {out_dir}: {exc.strerror}. Nothing was written.") from None
-    finally:
-        if os.path.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+
+    replace_folder_atomically(target, fill)
+    return [spec.id for spec, _ in figures]

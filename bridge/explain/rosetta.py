@@ -534,28 +534,3 @@ def render_html(rosetta, demos=None):
         out.append("</ul>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
-
-
-def write_text_atomically(path, text):
-    """Write ``text`` to ``path`` through a temporary file beside it: never half a file."""
-    import tempfile
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CrossverifyError(f"cannot write {path}: the folder {folder} does not exist. "
-                               f"Create it or choose another --out.")
-    if os.path.isdir(path):
-        raise CrossverifyError(f"cannot write {path}: it is a folder. Give a file name to --out.")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Choose another --out.") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise CrossverifyError(f"cannot write {path}: {exc.strerror}. Nothing was written; "
-                               f"choose another --out.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

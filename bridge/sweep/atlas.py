@@ -18,12 +18,11 @@ write (a README, the sweep file) are kept.
 import html
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
 from bridge.errors import CrossverifyError
+from bridge.files import replace_folder_atomically
 from bridge.sweep.storage import RESULTS, SWEEP, read_results, read_sweep
 
 NOT_PARAMS = ("seed",)  # the axis the atlas aggregates over
@@ -206,16 +205,16 @@ def write_atlas(source, target, x=None, y=None):
     decimals = int(ok["decimals"].iloc[0]) if "decimals" in ok else 5
     parent = os.path.dirname(os.path.abspath(target)) or "."
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".atlas-", dir=parent)
-    try:
-        written = []
+    written = []
+
+    def fill(tmp):
         if x:
             heatmap(ok, x, y, os.path.join(tmp, "horizon_heatmap.png"))
             written.append("horizon_heatmap.png")
         fractions = differ_fractions(ok, y)
         differ_figure(fractions, y, decimals, os.path.join(tmp, "printed_differ.png"))
         horizon_histogram(ok, os.path.join(tmp, "horizons.png"))
-        written += ["printed_differ.png", "horizons.png"]
+        written.extend(["printed_differ.png", "horizons.png"])
         exact = ok[ok["exact_identical"] == False]  # noqa: E712 - a column of booleans
         failed = frame[frame["status"] != "ok"]
         never = int(ok["horizon"].isna().sum())
@@ -238,10 +237,8 @@ def write_atlas(source, target, x=None, y=None):
             with open(os.path.join(tmp, SWEEP), "w", encoding="utf-8") as fh:
                 json.dump(sweep, fh, indent=1)
             written.append(SWEEP)
-        _replace_folder(tmp, target)
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
+
+    replace_folder_atomically(target, fill)
     return written
 
 
@@ -259,10 +256,3 @@ def _copy_table(source, frame, folder):
         table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, os.path.join(folder, RESULTS))
 
-
-def _replace_folder(tmp, target):
-    """Move the finished folder into place, keeping anything of the target's that the atlas does
-    not write (a README, the sweep file)."""
-    os.makedirs(target, exist_ok=True)
-    for name in os.listdir(tmp):
-        os.replace(os.path.join(tmp, name), os.path.join(target, name))

@@ -16,15 +16,14 @@ import glob
 import json
 import os
 import signal
-import tempfile
 import threading
 
 from bridge.errors import CrossverifyError
+from bridge.files import TMP_PREFIX, write_atomically
 
 PARTS = "parts"
 RESULTS = "results.parquet"
 SWEEP = "sweep.json"
-TMP_PREFIX = ".tmp-"
 
 
 def _pyarrow():
@@ -69,19 +68,6 @@ def typed(table):
     return table
 
 
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class deferred_interrupt:
     """Ctrl-C while a result is being received or stored waits until it is stored: a result that
     arrived is never lost (the interrupt is raised as soon as the block ends)."""
@@ -104,28 +90,6 @@ class deferred_interrupt:
         return False
 
 
-def _write_text(path, text):
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def write_atomically(path, write):
-    """Call ``write(temporary_path)``, flush it to disk and rename it to ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 class Store:
     """The parts folder of one sweep."""
 
@@ -142,7 +106,7 @@ class Store:
         for leftover in glob.glob(os.path.join(self.parts, TMP_PREFIX + "*")):
             os.unlink(leftover)
         record = {"spec": spec.to_dict(), "configurations": [c.to_dict() | {"key": c.key} for c in spec.configs]}
-        write_atomically(os.path.join(self.folder, SWEEP), lambda tmp: _write_text(tmp, json.dumps(record, indent=1)))
+        write_atomically(os.path.join(self.folder, SWEEP), json.dumps(record, indent=1))
         return self
 
     def _part(self, key, status):
@@ -166,7 +130,7 @@ class Store:
         pa, pq = _pyarrow()
         table = typed(pa.Table.from_pylist([row]))
         path = self._part(row["key"], row["status"])
-        write_atomically(path, lambda tmp: pq.write_table(table, tmp))
+        write_atomically(path, lambda fh: pq.write_table(table, fh))
         if row["status"] == "ok" and os.path.exists(self._part(row["key"], "failed")):
             os.unlink(self._part(row["key"], "failed"))
 
@@ -193,7 +157,7 @@ class Store:
         table = self.table(keys_in_order)
         if table is None:
             return 0
-        write_atomically(os.path.join(self.folder, RESULTS), lambda tmp: pq.write_table(table, tmp))
+        write_atomically(os.path.join(self.folder, RESULTS), lambda fh: pq.write_table(table, fh))
         return table.num_rows
 
 
