@@ -263,10 +263,11 @@ def test_decision_boundary_is_both_languages_trained_output_over_the_grid(moons,
 def test_every_figure_of_every_scenario_is_drawn(moons, bias, r_session):
     toy = report.scenario_run(r_session, load_scenario("detail-toy"))
     specs = report.figures_for([bias, moons, toy], r_session)
-    assert [s.id for s in specs] == ["loss", "differences", "variants", "boundary"]
+    assert [s.id for s in specs] == ["loss", "differences", "variants", "growth", "boundary"]
     for spec in specs:
         assert report._png(spec.draw()).startswith(b"\x89PNG"), spec.id
     assert "detail-moons: epoch" in specs[1].caption
+    assert "the horizon at epoch 3926" in specs[3].caption  # explain's account of the chaotic moons run
 
 
 def test_variants_figure_shows_corrected_at_zero_and_the_other_three_apart(bias):

@@ -410,6 +410,12 @@ def horizons_of(runs):
     return {run.name: horizon(run.python["float"], run.reference, run.net.weights) for run in runs}
 
 
+def growth_of(run):
+    """The growth figure of bridge/explain/growth.py for one run's float-kernel trajectory."""
+    from bridge.explain.growth import growth_plot, measure_growth
+    return growth_plot(measure_growth(run.python["float"], run.reference, run.twin, run.name))
+
+
 def figures_for(runs, session):
     """The figures of these scenario runs, each drawn only when its turn comes."""
     if not runs:
@@ -449,6 +455,14 @@ def figures_for(runs, session):
                 f"kernels). The reference variant, {reference}, is what Python computes: {FLOOR_NOTE} when the "
                 f"two agree to the bit. The others, as the twin describes them: {described}.",
                 lambda run=run: variants_figure(run)))
+        if horizons.get(run.name) is not None:
+            specs.append(FigureSpec(
+                "growth", f"{run.name}: how the difference grows (crossverify explain)",
+                f"The largest relative difference of the state after each epoch (float kernels against R, log "
+                f"scale), the growth rate fitted where it grows, the horizon at epoch {horizons[run.name]} and the "
+                f"level where the printed digits start to differ. `crossverify explain --scenario {run.name} "
+                f"--kernels float` names the operation the first difference comes from.",
+                lambda run=run: growth_of(run)))
         if boundary_layout(run.net) is not None:
             specs.append(FigureSpec(
                 "boundary", f"{run.name}: the decision boundary",
