@@ -102,3 +102,32 @@ def crossprod_operands(draw, max_side=10):
     if draw(st.integers(0, 4)) == 0:
         return a, None
     return a, draw(hnp.arrays(np.float64, (k, n), elements=crossprod_elements))
+
+
+# -- scenarios of any twin ---------------------------------------------------------------------------
+
+def _sizes_of(twin):
+    """The named sizes a twin's declared shapes use (n, f, h, ...), in first-seen order."""
+    names = []
+    for dims in list(twin.data.values()) + list(twin.init.values()):
+        names += [d for d in dims if isinstance(d, str) and d not in names]
+    return names
+
+
+@st.composite
+def twin_scenarios(draw, twin, max_size=4, max_epochs=4):
+    """A scenario of ``twin`` built from its declaration alone: every named size from 1 to
+    ``max_size``, data and starting state uniform in [-2, 2], a learning rate in [0.01, 1] for each
+    hyper-parameter, a few epochs."""
+    from bridge.twins.scenarios import Scenario
+    sizes = {name: draw(st.integers(1, max_size)) for name in _sizes_of(twin)}
+
+    def matrix(dims):
+        shape = tuple(sizes[d] if isinstance(d, str) else d for d in dims)
+        return draw(hnp.arrays(np.float64, shape, elements=floats(-2.0, 2.0)))
+
+    data = {k: matrix(v) for k, v in twin.data.items()}
+    init = {k: matrix(v) for k, v in twin.init.items()}
+    hyper = {h: draw(floats(0.01, 1.0)) for h in twin.hyper}
+    return Scenario("drawn", twin.name, "(drawn by hypothesis)", hyper.get("lr"), draw(st.integers(1, max_epochs)),
+                    data, init, manifest={}, hyper=hyper, twin=twin)

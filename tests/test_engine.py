@@ -77,3 +77,12 @@ def test_an_intermediate_of_another_shape_is_named_with_both_shapes():
     left.steps["h"] = np.zeros((3, 3, 3))
     with pytest.raises(CrossverifyError, match=r"step 1, h: python gives a 3 x 3 matrix and r a 1 x 2 one"):
         compare_traces(left, run(), SPEC, FIXED, "identical", weights=("w",))
+
+
+def test_nan_on_both_sides_is_within_bound_too_and_nan_against_a_number_is_not():
+    left, right = run(), run()
+    left.steps["h"][2, 0, 0] = right.steps["h"][2, 0, 0] = np.nan  # 0 / 0 in both languages, say
+    assert compare_traces(left, right, SPEC, FIXED, "within-bound", weights=("w",)).holds
+    right.steps["h"][2, 0, 0] = 1.0
+    first = compare_traces(left, right, SPEC, FIXED, "within-bound", weights=("w",)).first
+    assert (first.epoch, first.name, first.index) == (2, "h", (0, 0))

@@ -69,7 +69,9 @@ class Node:
     @classmethod
     def leaf(cls, left, right):
         left, right = np.broadcast_arrays(np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64))
-        return cls(left, right, np.abs(left - right), np.maximum(np.abs(left), np.abs(right)))
+        with np.errstate(invalid="ignore"):  # inf - inf: equal infinities are 0 apart
+            d = np.where(left == right, 0.0, np.abs(left - right))
+        return cls(left, right, d, np.maximum(np.abs(left), np.abs(right)))
 
     def apply(self, fn):
         """The same node with ``fn`` (a pure rearrangement of elements) applied to every array."""

@@ -169,7 +169,8 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
         if rule == "identical":
             bad = bits_differ(z.left, z.right)
         else:
-            bad = ~(z.d <= limit)  # NaN counts as a divergence
+            # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
+            bad = ~(z.d <= limit) & ~(np.isnan(z.left) & np.isnan(z.right))
         if bad.any():
             flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0]
             element = np.unravel_index(np.flatnonzero(bad[flat])[0], bad.shape[1:])
