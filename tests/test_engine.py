@@ -6,7 +6,7 @@ expected answer can be worked out on paper: a one-weight "twin" whose epoch comp
 import numpy as np
 import pytest
 
-from bridge.check.engine import compare_traces
+from bridge.check.engine import compare_traces, step_bound
 from bridge.errors import CrossverifyError
 from python_impl.trace import Trace
 
@@ -86,3 +86,14 @@ def test_nan_on_both_sides_is_within_bound_too_and_nan_against_a_number_is_not()
     right.steps["h"][2, 0, 0] = 1.0
     first = compare_traces(left, right, SPEC, FIXED, "within-bound", weights=("w",)).first
     assert (first.epoch, first.name, first.index) == (2, "h", (0, 0))
+
+
+def test_the_bound_of_one_step_at_one_epoch_is_the_one_the_trace_comparison_uses():
+    left, right = run(nudge=(1, "h", (0, 0), 1e-12)), run()
+    expr = dict((name, e) for _, name, e in SPEC)["w"]
+    at = {"w@prev": right.steps["w"][0]}  # lockstep: both sides start epoch 1 from R's state
+    bound = step_bound(expr, {**at, "h": left.steps["h"][1]}, {**at, "h": right.steps["h"][1]}, FIXED)
+    # w = w - lr h carries lr |dh| = 0.25 |dh| plus the rounding of both sides
+    dh = abs(left.steps["h"][1, 0, 0] - right.steps["h"][1, 0, 0])
+    assert 0.25 * dh <= bound[0, 0] <= 0.25 * dh + 8 * 2.0 ** -53
+    assert bound.shape == (1, 2)

@@ -67,6 +67,8 @@ def test_the_walkthrough_runs_top_to_bottom_and_every_check_passes(venv_kernel):
     text = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs if o.get("output_type") == "stream")
     assert not [o for c in code_cells(nb) for o in c.outputs if o.get("output_type") == "error"]
     assert text.count("agree bit for bit") >= 15
+    # each of the epoch's twelve checked steps (1-5, 7, 8, 10, 12, 14-16) is judged by crossverify's derived bound
+    assert text.count("within crossverify's bound for this step") == 12, text
     assert "Error at epoch 4000 is 0.05129" in text  # the article's printed error, numpy's and R's loops alike
     assert text.count("Error at epoch 4000 is 0.05129") == 2
     assert "exact kernels against R (2x10): numpy and R agree bit for bit" in text

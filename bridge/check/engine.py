@@ -122,6 +122,21 @@ def _leaf_reader(left, right, fixed, lockstep):
     return leaf
 
 
+def step_bound(expr, left, right, fixed):
+    """The derived bound on |left - right| of one step at one epoch (no epoch axis): ``expr`` is the
+    step's expression (TwinRun.spec), ``left``/``right`` map its leaves (other intermediates and
+    "<state>@prev") to each side's matrix, ``fixed`` holds what both sides share (data, hyper-parameters)."""
+
+    def leaf(token):
+        if token in fixed:
+            value = np.asarray(fixed[token], dtype=np.float64)[None]
+            return bounds.Node.leaf(value, value)
+        return bounds.Node.leaf(np.asarray(left[token], dtype=np.float64)[None],
+                                np.asarray(right[token], dtype=np.float64)[None])
+
+    return bounds.evaluate(expr, leaf).d[0]
+
+
 def _shape(recorded):
     """The per-epoch shape of a recorded intermediate (epochs first), as rows x columns."""
     return " x ".join(str(k) for k in np.shape(recorded)[1:]) or "scalar"
