@@ -42,14 +42,13 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.cli.main import scenario_from_args
+    from bridge.cli.main import check_epochs, scenario_from_args
     from bridge.errors import CrossverifyError
     from bridge.explain.causes import explain, parse_site
     from bridge.explain.chain import render_text, to_json
     from bridge.session.rsession import get_session
 
-    if args.epochs is not None and args.epochs < 1:
-        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    check_epochs(args)
     if args.figure and not args.figure.endswith(".png"):
         raise CrossverifyError(f"--figure {args.figure}: the figure is written as PNG; give a name ending in .png.")
     scenario = scenario_from_args(args)

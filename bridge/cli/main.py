@@ -42,6 +42,12 @@ def add_twin_option(parser):
                              "are read from PATH/scenarios unless --fixtures says otherwise")
 
 
+def check_epochs(args):
+    """Refuse --epochs below 1 before anything runs (every command that takes --epochs)."""
+    if getattr(args, "epochs", None) is not None and args.epochs < 1:
+        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+
+
 def twin_and_fixtures(args):
     """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from: --fixtures,
     else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""
@@ -211,8 +217,7 @@ def cmd_run(args, out):
                                ("mode", args.mode, verify.MODES)):
         for g in given or ():
             verify.check_name(kind, g, known)
-    if args.epochs is not None and args.epochs < 1:
-        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    check_epochs(args)
     session = get_session()
     progress = progress_printer() if sys.stderr.isatty() else None
     rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit, twin,
@@ -250,8 +255,7 @@ def cmd_trace(args, out):
     variant = args.variant or net.reference_variant
     verify.check_name("variant", variant, net.variants)
     verify.check_name("kernels", args.kernels, tuple(KERNELS))
-    if args.epochs is not None and args.epochs < 1:
-        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    check_epochs(args)
     if args.format == "npz" and not args.out.endswith(".npz"):
         raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
     epochs = args.epochs or scenario.epochs

@@ -7,7 +7,7 @@ exact kernels does not agree, 2 for bad input, 3 when R cannot be started.
 """
 import json
 
-from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from bridge.cli.main import check_epochs, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -40,7 +40,6 @@ def run(args, out):
     from python_impl.kernels import KERNELS
 
     from bridge.check import verify
-    from bridge.errors import CrossverifyError
     from bridge.explain.predict import predict, read_rows, render
     from bridge.twins.scenarios import list_scenarios, load_scenario
 
@@ -54,8 +53,7 @@ def run(args, out):
     verify.check_name("kernels", args.kernels, tuple(KERNELS))
     if args.variant is not None:
         verify.check_name("variant", args.variant, tuple(scenario.twin.variants))
-    if args.epochs is not None and args.epochs < 1:
-        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    check_epochs(args)
     rows = read_rows(args.input)
     trace = None
     if args.trace:
