@@ -199,9 +199,9 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", choices=FUNCTIONS, default=None, help="only these functions")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(argv)
-    from bridge.session.rsession import get_session
-    from python_impl import libm
-    from python_impl.kernels import get_kernels
+    from crossverify.session.rsession import get_session
+    from crossverify.python_impl import libm
+    from crossverify.python_impl.kernels import get_kernels
 
     session = get_session()
     EXACT, FLOAT = get_kernels("exact"), get_kernels("float")

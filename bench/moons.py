@@ -10,7 +10,7 @@ In one run on one machine:
 (b) Python, float kernels, and (c) Python, exact kernels: ``detail.train(..., record=[])``;
 (d) whether (c) ended with R's weights and mean errors, bit for bit (a timing of a wrong
     result is worthless, so it is part of the verdict);
-(e) ``python -m bridge run --scenario detail-moons --audit full`` in a child process: its wall
+(e) ``python -m crossverify run --scenario detail-moons --audit full`` in a child process: its wall
     time and its peak resident set, from ``os.wait4``'s rusage for that child alone.
 
 (a)-(c) run in rounds (R, float, exact, then again), ``--repeat`` rounds, and the median of each is
@@ -64,9 +64,9 @@ def same_bits(a, b):
 
 class Bench:
     def __init__(self, epochs):
-        from bridge.twins.runner import network_for
-        from bridge.session.rsession import get_session
-        from bridge.twins.scenarios import load_scenario
+        from crossverify.twins.runner import network_for
+        from crossverify.session.rsession import get_session
+        from crossverify.twins.scenarios import load_scenario
         self.session = get_session()
         self.scenario = load_scenario(SCENARIO)
         self.net = network_for(self.scenario)
@@ -94,8 +94,8 @@ class Bench:
         return float(res["elapsed"][0]), float(res["cpu"][0])
 
     def python(self, kernels):
-        from python_impl import detail
-        from python_impl.kernels import get_kernels
+        from crossverify.python_impl import detail
+        from crossverify.python_impl.kernels import get_kernels
         xp = get_kernels(kernels)
         wall, cpu = time.perf_counter(), time.process_time()
         trace = detail.train(self.net.X, self.net.y, self.scenario.init, self.scenario.lr, self.epochs, xp,
@@ -116,7 +116,7 @@ class Bench:
 
 def run_audit():
     """The full audit in a child process: wall and CPU seconds, peak RSS in MB, exit code, verdicts."""
-    cmd = [sys.executable, "-m", "bridge", "run", "--scenario", SCENARIO, "--audit", "full", "--format", "json"]
+    cmd = [sys.executable, "-m", "crossverify", "run", "--scenario", SCENARIO, "--audit", "full", "--format", "json"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -150,7 +150,7 @@ def measure(epochs, repeat, audit=True):
         times["exact"].append(bench.python("exact"))
     exact_check = bench.exact_equals_r()
     med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
-    from python_impl import kernels as kernels_module
+    from crossverify.python_impl import kernels as kernels_module
     result = {
         "scenario": SCENARIO, "epochs": bench.epochs, "repeat": repeat,
         "r_version": bench.session.r_version, "r_blas": os.path.basename(str(bench.session.blas)),

@@ -46,9 +46,9 @@ def params(epochs, n_samples, seeds):
 
 
 def throughput(workers, epochs, n_samples, first, n):
-    from bridge.sweep import spec as sweep_spec
-    from bridge.sweep.local import LocalRunner
-    from bridge.sweep.run import sweep
+    from crossverify.sweep import spec as sweep_spec
+    from crossverify.sweep.local import LocalRunner
+    from crossverify.sweep.run import sweep
     spec = sweep_spec.load(params=params(epochs, n_samples, f"{first}:{first + n}"))
     with tempfile.TemporaryDirectory() as out:
         summary = sweep(spec, out, LocalRunner(workers), progress=False)
@@ -60,13 +60,13 @@ def throughput(workers, epochs, n_samples, first, n):
 def one_configuration(epochs, n_samples, repeat):
     import numpy as np
 
-    from bridge.session.rsession import get_session
-    from bridge.sweep import spec as sweep_spec
-    from bridge.sweep.build import scenario_for
-    from bridge.sweep.worker import run_config
-    from bridge.twins.runner import TwinRun
-    from python_impl.kernels import get_kernels
-    from python_impl.trace import run_epochs
+    from crossverify.session.rsession import get_session
+    from crossverify.sweep import spec as sweep_spec
+    from crossverify.sweep.build import scenario_for
+    from crossverify.sweep.worker import run_config
+    from crossverify.twins.runner import TwinRun
+    from crossverify.python_impl.kernels import get_kernels
+    from crossverify.python_impl.trace import run_epochs
 
     session = get_session()
     config = sweep_spec.load(params=params(epochs, n_samples, "0")).configs[0]

@@ -1,6 +1,6 @@
-"""``python -m bridge``: the crossverify command line."""
+"""``python -m crossverify``: the crossverify command line."""
 import sys
 
-from bridge.cli.main import main
+from crossverify.cli.main import main
 
 sys.exit(main())

@@ -19,7 +19,7 @@ class FixtureError(CrossverifyError):
 def fixture_fix(path):
     """What to do about a broken scenario: the shipped ones are regenerated from their seeds by
     fixtures/generate.py; a user's scenario is checked and rebuilt with `crossverify scenario`."""
-    from bridge.paths import SHIPPED_FIXTURES
+    from crossverify.paths import SHIPPED_FIXTURES
     inside = os.path.abspath(str(path)).startswith(os.path.join(SHIPPED_FIXTURES, ""))
     if inside:
         return ("regenerate it with `python fixtures/generate.py` or correct the field by hand "

@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 
-from bridge.errors import CrossverifyError
+from crossverify.errors import CrossverifyError
 
 TMP_PREFIX = ".crossverify-"  # a temporary file's name starts so; a folder's reader skips them
 

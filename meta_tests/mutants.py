@@ -18,7 +18,7 @@ the value the mutated line computes the first time it runs; otherwise an *oracle
 the unmutated run (``run``: its exact-kernel Python trace, bit for bit R's, and the twin's spec,
 data and hyper-parameters) that returns the first (epoch, step, intermediate) whose bits the defect
 changes. An oracle that finds no changed bit marks the mutant equivalent on this machine (reported
-as such, not as a survivor). The oracles use neither bridge.check.engine nor bridge.check.verify:
+as such, not as a survivor). The oracles use neither crossverify.check.engine nor crossverify.check.verify:
 the checks are what is under test.
 
 In lockstep mode Python starts every epoch from R's state, so a defect in the state R builds
@@ -37,11 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.paths import PROJECT_ROOT
-from bridge.twins.protocol import Twin, load_twin, shipped_twins
-from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
-from python_impl.kernels import get_kernels
-from python_impl.trace import run_epochs
+from crossverify.paths import PROJECT_ROOT
+from crossverify.twins.protocol import Twin, load_twin, shipped_twins
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from crossverify.python_impl.kernels import get_kernels
+from crossverify.python_impl.trace import run_epochs
 
 MODES = ("free-running", "lockstep")
 SEMANTIC = "changes the value by far more than rounding, so the float bound sees it"
@@ -229,7 +229,7 @@ def python_replacement(owner, attr, replacement):
 def unmutated_run(session, scenario):
     """What the oracles read: the unmutated exact-kernel Python trace (bit for bit R's), the twin's
     spec, its prepared data and hyper-parameters, and the Verifier whose rows must all pass."""
-    from bridge.check.verify import Verifier
+    from crossverify.check.verify import Verifier
     verifier = Verifier(session, scenario)
     net = verifier.net
     return {"verifier": verifier, "trace": verifier.python("exact"), "scenario": scenario, "net": net,
@@ -295,7 +295,7 @@ def last_epoch(run):
 def first_divergence(verifier, variant, kernels, mode):
     """(ok, (epoch, step, name) or None) of the row; for a non-reference variant, where R departs from
     the Python model of R (the row's own first divergence is the predicted one between R and Python)."""
-    from bridge.check.engine import compare_traces
+    from crossverify.check.engine import compare_traces
     row = verifier.row(variant, kernels, mode)
     if variant == verifier.net.reference_variant:
         first = row.first_divergence
@@ -326,7 +326,7 @@ def check_mutant(mutant, session, run=None, results=None):
     a mutant that changes no bit here. Returns the result dict (also appended to ``results``)."""
     import pytest
 
-    from bridge.check.verify import Verifier
+    from crossverify.check.verify import Verifier
     run = run or unmutated_for(mutant, session)
     expected = {m: mutant.expected_divergence(run, m) for m in MODES}
     result = {"name": mutant.name, "twin": mutant.twin_name, "language": mutant.language,

@@ -1,6 +1,6 @@
 """Mutation tests of the checker (the meta-tests idea of array-api-tests), for every shipped twin:
 each deliberate defect a twin declares (``Twin.mutants``; the framework is meta_tests/mutants.py),
-injected into one implementation, must make the real checks (``bridge.check.verify.Verifier.row``,
+injected into one implementation, must make the real checks (``crossverify.check.verify.Verifier.row``,
 a fresh Verifier per mutant) fail, with the exact-kernel rows (free-running and lockstep) naming the
 predicted first divergence (epoch, step, intermediate). Whether the float-kernel bound also catches
 it is checked against the mutant's prediction. The unmutated code must pass every check, every
@@ -40,7 +40,7 @@ def test_mutant_is_caught_at_its_first_divergence(mutant, r_session):
 @pytest.mark.parametrize("mutant", _one_per_scenario(MUTANTS), ids=lambda m: f"{m.twin_name}:{m.scenario}")
 def test_every_mutation_is_undone(mutant, r_session):
     """After the whole catalogue, the code is the code: a fresh Verifier meets the reference rows."""
-    from bridge.check.verify import Verifier
+    from crossverify.check.verify import Verifier
     verifier = Verifier(r_session, mutant.load())
     reference = verifier.net.reference_variant
     assert all(verifier.row(reference, k, m).ok for k in ("exact", "float") for m in MODES)
@@ -70,13 +70,13 @@ TWIN_DIR = __import__("os").path.dirname(__file__)
 def test_a_twin_outside_the_project_gets_its_mutants_checked(tmp_path, r_session):
     """A twin of one's own (its Python in a file beside twin.py, R from the project) declares two
     mutants; both are killed at their predicted divergence, in a scenario of 60 epochs."""
-    from python_impl import bias_net
+    from crossverify.python_impl import bias_net
     from tests.conftest import ROOT
     folder = write_user_twin(tmp_path, epochs=60, extra='mutants="mutants.py:mutants",')
     shutil.copy(bias_net.__file__, folder / "bias_copy.py")
-    source = (folder / "bias_copy.py").read_text().replace("from .trace import", "from python_impl.trace import")
+    source = (folder / "bias_copy.py").read_text().replace("from .trace import", "from crossverify.python_impl.trace import")
     (folder / "bias_copy.py").write_text(source)
-    twin_py = (folder / "twin.py").read_text().replace('"python_impl.bias_net:epoch"', '"bias_copy.py:epoch"')
+    twin_py = (folder / "twin.py").read_text().replace('"crossverify.python_impl.bias_net:epoch"', '"bias_copy.py:epoch"')
     (folder / "twin.py").write_text(twin_py)
     r_file = os.path.join(ROOT, "r_impl", "R", "bias_net.R")
     (folder / "mutants.py").write_text(USER_MUTANTS.replace("{r_file}", r_file))

@@ -12,19 +12,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="session")
 def r_session():
-    from bridge.session.rsession import get_session
+    from crossverify.session.rsession import get_session
     return get_session()
 
 
 @pytest.fixture(scope="session")
 def bias_scenario():
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.twins.scenarios import load_scenario
     return load_scenario("bias-net")
 
 
 @pytest.fixture(scope="session")
 def bias_verifier(r_session, bias_scenario):
-    from bridge.check.verify import Verifier
+    from crossverify.check.verify import Verifier
     return Verifier(r_session, bias_scenario)
 
 
@@ -52,7 +52,7 @@ def assert_traces_agree(left, right, rule, scenario, variant, spec, bound_of=Non
 
 
 def run_cli(*args, env=None, timeout=600):
-    """``python -m bridge ARGS`` in a child process: (exit code, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "bridge", *args], cwd=ROOT, capture_output=True, text=True,
+    """``python -m crossverify ARGS`` in a child process: (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "crossverify", *args], cwd=ROOT, capture_output=True, text=True,
                           env=env, timeout=timeout, stdin=subprocess.DEVNULL)
     return proc.returncode, proc.stdout, proc.stderr

@@ -1,7 +1,7 @@
 """The step tables of the shipped twins, as the engine derives them (bridge/check/tracing.py), for
 tests that name steps or compare traces directly."""
-from bridge.twins.runner import network_for
-from bridge.twins.scenarios import load_scenario
+from crossverify.twins.runner import network_for
+from crossverify.twins.scenarios import load_scenario
 
 BIAS_NET_SPEC = network_for(load_scenario("bias-net")).spec
 DETAIL_SPEC = network_for(load_scenario("detail-toy")).spec

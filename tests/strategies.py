@@ -119,7 +119,7 @@ def twin_scenarios(draw, twin, max_size=4, max_epochs=4):
     """A scenario of ``twin`` built from its declaration alone: every named size from 1 to
     ``max_size``, data and starting state uniform in [-2, 2], a learning rate in [0.01, 1] for each
     hyper-parameter, a few epochs."""
-    from bridge.twins.scenarios import Scenario
+    from crossverify.twins.scenarios import Scenario
     sizes = {name: draw(st.integers(1, max_size)) for name in _sizes_of(twin)}
 
     def matrix(dims):

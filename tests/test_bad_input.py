@@ -30,13 +30,13 @@ import time
 import numpy as np
 import pytest
 
-from bridge.check import golden
-from bridge.errors import CrossverifyError, UnknownNameError
-from bridge.check.saturation import describe, saturated_steps, saturation
-from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
-from bridge.check.verify import Verifier, run
+from crossverify.check import golden
+from crossverify.errors import CrossverifyError, UnknownNameError
+from crossverify.check.saturation import describe, saturated_steps, saturation
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from crossverify.check.verify import Verifier, run
 from tests.specs import BIAS_NET_SPEC
-from python_impl.kernels import get_kernels
+from crossverify.python_impl.kernels import get_kernels
 from tests.conftest import ROOT, assert_traces_agree, run_cli
 from tests.test_golden import fixtures_copy, golden_cli_command, run_golden_cli
 
@@ -217,7 +217,7 @@ def interrupt(command, after, grace=20.0):
 
 def test_ctrl_c_in_a_long_python_trace_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "trace.npz"
-    code, err = interrupt([sys.executable, "-m", "bridge", "trace", "--impl", "python", "--epochs", "200000",
+    code, err = interrupt([sys.executable, "-m", "crossverify", "trace", "--impl", "python", "--epochs", "200000",
                            "--out", str(out)], after=3.0)
     assert code == 130 and "interrupted; nothing was written" in err, err
     assert list(tmp_path.iterdir()) == []  # neither the trace nor a temporary file
@@ -225,7 +225,7 @@ def test_ctrl_c_in_a_long_python_trace_exits_130_and_leaves_no_file(tmp_path):
 
 def test_ctrl_c_in_a_long_r_trace_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "trace.npz"
-    code, err = interrupt([sys.executable, "-m", "bridge", "trace", "--impl", "r", "--epochs", "60000",
+    code, err = interrupt([sys.executable, "-m", "crossverify", "trace", "--impl", "r", "--epochs", "60000",
                            "--out", str(out)], after=4.0, grace=6.0)
     assert code == 130 and "interrupted; nothing was written" in err, err
     assert list(tmp_path.iterdir()) == []
@@ -341,7 +341,7 @@ def test_extreme_preactivations_agree_bit_for_bit_and_within_bound_and_saturate(
 
 
 def test_saturation_report_says_which_steps_saturated_and_how_often():
-    from python_impl.trace import Trace
+    from crossverify.python_impl.trace import Trace
     steps = {"hiddenlayer_activations": np.array([[[0.5, 1.0]], [[0.0, 0.25]]]), "output": np.array([[[0.5]], [[0.75]]])}
     trace = Trace({}, [0, 1], steps, ("hiddenlayer_activations", "output"))
     hidden, output = saturation(trace, BIAS_NET_SPEC)

@@ -4,11 +4,11 @@ Mirror: r_impl/tests/testthat/test-bias_net.R."""
 import numpy as np
 import pytest
 
-from twins.bias_net import rmodel
-from bridge.check.engine import compare_traces
+from crossverify.shipped_twins.bias_net import rmodel
+from crossverify.check.engine import compare_traces
 from tests.specs import BIAS_NET_SPEC
-from python_impl import bias_net
-from python_impl.kernels import get_kernels
+from crossverify.python_impl import bias_net
+from crossverify.python_impl.kernels import get_kernels
 from tests.conftest import assert_traces_agree
 
 EPOCH0_BACKWARD = [name for step, name, *_ in BIAS_NET_SPEC if step <= 10]

@@ -15,9 +15,9 @@ import os
 import numpy as np
 import pytest
 
-from bridge.check.engine import bits_differ
-from bridge.session import platform as rp
-from python_impl.kernels import ExactKernels, internal_matprod
+from crossverify.check.engine import bits_differ
+from crossverify.session import platform as rp
+from crossverify.python_impl.kernels import ExactKernels, internal_matprod
 from tests.conftest import ROOT, run_cli
 
 BLAS_ROOT = os.path.join(ROOT, ".venv", "blas")
@@ -205,8 +205,8 @@ def overflow_dir(tmp_path_factory):
 
 
 def test_overflow_scenario_feeds_inf_and_nan_to_r_matrix_products(r_session, overflow_dir):
-    from bridge.check.verify import Verifier
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.check.verify import Verifier
+    from crossverify.twins.scenarios import load_scenario
 
     verifier = Verifier(r_session, load_scenario("bias-net-overflow", overflow_dir))
     with np.errstate(over="ignore", invalid="ignore"):  # the overflows are the point here

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bridge.check import bounds
-from bridge.check.bounds import Node
-from python_impl.kernels import get_kernels
+from crossverify.check import bounds
+from crossverify.check.bounds import Node
+from crossverify.python_impl.kernels import get_kernels
 from tests import strategies as S
 
 FLOAT, EXACT = get_kernels("float"), get_kernels("exact")
@@ -326,7 +326,7 @@ def test_rule_dot_covers_products_rounded_in_the_subnormal_range():
 
 
 def test_tracing_records_crossprod_as_a_dot_of_a_transpose_and_powers_by_exponent():
-    from bridge.check.tracing import Expr, TracingKernels, Traced, to_tuple
+    from crossverify.check.tracing import Expr, TracingKernels, Traced, to_tuple
     xp = TracingKernels()
     a = Traced(np.ones((3, 2)), Expr("leaf", params="a"))
     b = Traced(np.ones((3, 4)), Expr("leaf", params="b"))

@@ -7,7 +7,7 @@ import stat
 import numpy as np
 import pytest
 
-from python_impl import bias_net
+from crossverify.python_impl import bias_net
 from tests.conftest import run_cli
 
 

@@ -10,9 +10,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from bridge.check import traceio
-from bridge.check.compare import compare, parse_tolerance
-from bridge.errors import CrossverifyError
+from crossverify.check import traceio
+from crossverify.check.compare import compare, parse_tolerance
+from crossverify.errors import CrossverifyError
 from tests.conftest import ROOT
 from tests.test_scenario_builder import cli, one_paragraph
 

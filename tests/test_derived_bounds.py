@@ -8,12 +8,12 @@ in today's operation names): the reference the derived bounds are measured again
 import numpy as np
 import pytest
 
-from bridge.check import bounds
-from bridge.check.engine import _leaf_reader
-from bridge.check.tracing import derive_spec, trace_epoch
-from bridge.check.verify import Verifier
-from bridge.twins.protocol import Step
-from bridge.twins.scenarios import load_scenario
+from crossverify.check import bounds
+from crossverify.check.engine import _leaf_reader
+from crossverify.check.tracing import derive_spec, trace_epoch
+from crossverify.check.verify import Verifier
+from crossverify.twins.protocol import Step
+from crossverify.twins.scenarios import load_scenario
 
 _ROWS = -2  # numpy's sum(axis=0) of one matrix, counted from the end
 

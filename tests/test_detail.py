@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bridge.twins.runner import network_for
+from crossverify.twins.runner import network_for
 from tests.specs import DETAIL_SPEC
-from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
-from python_impl import detail
-from python_impl.kernels import get_kernels
-from python_impl.trace import Trace
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from crossverify.python_impl import detail
+from crossverify.python_impl.kernels import get_kernels
+from crossverify.python_impl.trace import Trace
 from tests.conftest import ROOT, assert_traces_agree
 
 TOY_UNTRAINED_ERROR = ["0.05013458", "0.03727248", "0.25388062"]

@@ -6,9 +6,9 @@ expected answer can be worked out on paper: a one-weight "twin" whose epoch comp
 import numpy as np
 import pytest
 
-from bridge.check.engine import compare_traces, step_bound
-from bridge.errors import CrossverifyError
-from python_impl.trace import Trace
+from crossverify.check.engine import compare_traces, step_bound
+from crossverify.errors import CrossverifyError
+from crossverify.python_impl.trace import Trace
 
 SPEC = ((1, "h", ("mul", "x", "w@prev")), (2, "w", ("sub", "w@prev", ("mul", "lr", "h"))))
 FIXED = {"x": np.array([[2.0, 3.0]]), "lr": 0.25}

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from bridge.errors import RCallError
-from bridge.session.rsession import check_versions, explain_r_start_failure, installed_r_version, installed_rpy2_version
-from bridge.session.versions import rpy2_requirement
+from crossverify.errors import RCallError
+from crossverify.session.rsession import check_versions, explain_r_start_failure, installed_r_version, installed_rpy2_version
+from crossverify.session.versions import rpy2_requirement
 from tests.conftest import ROOT, run_cli
 
 

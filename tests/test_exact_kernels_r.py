@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from python_impl import libm
-from python_impl.kernels import get_kernels, set_matprod_path
+from crossverify.python_impl import libm
+from crossverify.python_impl.kernels import get_kernels, set_matprod_path
 from tests import strategies as S
 
 EXACT = get_kernels("exact")

@@ -17,16 +17,16 @@ import sys
 
 import pytest
 
-from bridge.check import verify
-from bridge.twins.protocol import load_twin
+from crossverify.check import verify
+from crossverify.twins.protocol import load_twin
 from tests.conftest import ROOT, run_cli
 from tests.example_defects import DEFECTS
 
 EXAMPLES = os.path.join(ROOT, "examples")
 NAMES = ("tanh_net", "power_iteration")
 # what an example may import: numpy, the standard library, and the protocol's declaration classes
-# the public surface a user's twin may use: the declaration classes and the scenario writer
-ALLOWED_IMPORTS = {"numpy", "argparse", "json", "os", "bridge.twins.protocol", "bridge.twins.builder"}
+# the public surface a user's twin may use: `import crossverify` (its declaration classes) and the scenario writer
+ALLOWED_IMPORTS = {"numpy", "argparse", "json", "os", "crossverify", "crossverify.twins.builder"}
 
 
 def example(name):

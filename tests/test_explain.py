@@ -12,12 +12,12 @@ import os
 import numpy as np
 import pytest
 
-from bridge.explain import causes as C
-from bridge.explain import transplant as tp
-from bridge.explain.chain import render_text, to_json
-from bridge.twins.protocol import load_twin
-from bridge.twins.scenarios import load_scenario
-from python_impl.kernels import ExactKernels, FloatKernels
+from crossverify.explain import causes as C
+from crossverify.explain import transplant as tp
+from crossverify.explain.chain import render_text, to_json
+from crossverify.twins.protocol import load_twin
+from crossverify.twins.scenarios import load_scenario
+from crossverify.python_impl.kernels import ExactKernels, FloatKernels
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -192,7 +192,7 @@ def _twin_with_python(tmp_path, old, new, tag):
     """The detail twin with its Python code from a copy of python_impl/detail.py with ``old`` -> ``new``."""
     source = open(DETAIL_PY, encoding="utf-8").read()
     assert source.count(old) == 1
-    source = source.replace(old, new).replace("from .trace import", "from python_impl.trace import")
+    source = source.replace(old, new).replace("from .trace import", "from crossverify.python_impl.trace import")
     path = tmp_path / f"detail_{tag}.py"
     path.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"crossverify_test_explain_{tag}", path)
@@ -228,7 +228,7 @@ def test_a_rounding_sized_formula_change_in_a_twin_copy_is_a_formula_difference_
 
 
 def test_a_monkeypatched_step_is_a_formula_difference_at_its_step(r_session, monkeypatch):
-    import python_impl.detail as detail
+    import crossverify.python_impl.detail as detail
 
     def ascent(weights_input_hidden, weights_hidden_output, error_wrt_weights_input_hidden,
                error_wrt_weights_hidden_output, lr):

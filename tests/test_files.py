@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from bridge.errors import CrossverifyError
-from bridge.files import replace_folder_atomically, write_atomically
+from crossverify.errors import CrossverifyError
+from crossverify.files import replace_folder_atomically, write_atomically
 
 
 def test_a_file_is_written_whole_with_text_bytes_or_a_writer(tmp_path):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bridge.errors import FixtureError, UnknownNameError
-from bridge.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from crossverify.errors import FixtureError, UnknownNameError
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
 from tests.conftest import ROOT, run_cli
 
 BIAS_NET = os.path.join(SHIPPED_FIXTURES, "bias-net", "manifest.json")

@@ -12,12 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from bridge.check import golden
-from bridge.errors import CrossverifyError
-from bridge.twins.scenarios import SHIPPED_FIXTURES
+from crossverify.check import golden
+from crossverify.errors import CrossverifyError
+from crossverify.twins.scenarios import SHIPPED_FIXTURES
 from tests.specs import BIAS_NET_SPEC
-from twins.bias_net.rmodel import VARIANTS
-from python_impl import bias_net
+from crossverify.shipped_twins.bias_net.rmodel import VARIANTS
+from crossverify.python_impl import bias_net
 from tests.conftest import ROOT
 
 RECORD = golden.golden_path("bias-net")
@@ -25,8 +25,8 @@ RLIB = os.path.join(ROOT, ".venv", "R-library")
 
 # `golden` is a sub-command module (bridge/cli/golden.py); registered here whether or not
 # bridge/cli/main.py lists it yet, so the tests run the command line exactly as users will.
-GOLDEN_CLI = ("import sys, bridge.cli.main as cli; "
-              "cli.COMMAND_MODULES = tuple(dict.fromkeys(tuple(cli.COMMAND_MODULES) + ('bridge.cli.golden',))); "
+GOLDEN_CLI = ("import sys, crossverify.cli.main as cli; "
+              "cli.COMMAND_MODULES = tuple(dict.fromkeys(tuple(cli.COMMAND_MODULES) + ('crossverify.cli.golden',))); "
               "sys.exit(cli.main(sys.argv[1:]))")
 
 
@@ -43,13 +43,13 @@ def run_golden_cli(*args, timeout=600):
 
 USER_TWIN = """\"\"\"A twin of one's own, outside the project: the shipped bias network's Python and R
 functions under a new name, with one R variant.\"\"\"
-from bridge.twins.protocol import Printed, RSide, Twin  # noqa: F401 - for the extra fields
-from twins.bias_net.twin import TWIN as SHIPPED
+from crossverify.twins.protocol import Printed, RSide, Twin  # noqa: F401 - for the extra fields
+from crossverify.shipped_twins.bias_net.twin import TWIN as SHIPPED
 
 TWIN = Twin(
     name="wrapped_net",
-    python="python_impl.bias_net:epoch",
-    python_predict="python_impl.bias_net:predict",
+    python="crossverify.python_impl.bias_net:epoch",
+    python_predict="crossverify.python_impl.bias_net:predict",
     r=RSide(files=({r_file!r},), epoch="bias_net_epoch", start="bias_net_start", predict="bias_net_predict"),
     state=SHIPPED.state, steps=SHIPPED.steps, data=SHIPPED.data, init=SHIPPED.init,
     loss="loss.py:loss",

@@ -50,12 +50,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bridge.check import bounds
-from twins.bias_net.rmodel import recycle
-from bridge.twins.scenarios import Scenario
-from bridge.check.verify import Verifier
-from python_impl import bias_net
-from python_impl.kernels import get_kernels
+from crossverify.check import bounds
+from crossverify.shipped_twins.bias_net.rmodel import recycle
+from crossverify.twins.scenarios import Scenario
+from crossverify.check.verify import Verifier
+from crossverify.python_impl import bias_net
+from crossverify.python_impl.kernels import get_kernels
 
 LD = np.longdouble
 U_L = float(np.finfo(LD).eps) / 2
@@ -221,7 +221,7 @@ def test_per_neuron_gradients_of_both_languages_match_finite_differences(bias_ve
 @pytest.mark.parametrize("variant", ["corrected", "article", "colsums-only", "rowsums-only"])
 def test_the_updates_r_applies_are_lr_times_g_recomputed_from_its_intermediates(bias_verifier, variant):
     """So the G checked against the oracle is the one each variant really steps along, to the bit."""
-    from twins.bias_net import rmodel
+    from crossverify.shipped_twins.bias_net import rmodel
     r, lr = bias_verifier.r(variant), bias_verifier.lr
     for epoch in EPOCHS:
         before = r.state_before(epoch, bias_net.WEIGHTS)

@@ -12,9 +12,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bridge.cli.main import main
-from bridge.explain import questions as Q
-from bridge.explain import report, rosetta, style
+from crossverify.cli.main import main
+from crossverify.explain import questions as Q
+from crossverify.explain import report, rosetta, style
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 

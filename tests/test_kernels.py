@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from python_impl.kernels import LIBM_EXP_VIA_NUMEXPR, get_kernels
+from crossverify.python_impl.kernels import LIBM_EXP_VIA_NUMEXPR, get_kernels
 
 EXACT = get_kernels("exact")
 elements = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, width=64)
@@ -99,8 +99,8 @@ def test_exact_dot_is_r_default_path_with_nan_and_inf(r_session, pair):
 @settings(max_examples=100, deadline=None)
 @given(pair=st.one_of(matrix_pairs(), matrix_pairs_with_specials()))
 def test_internal_matprod_is_r_internal_loop(r_session, pair):
-    from bridge.session.platform import r_products
-    from python_impl.kernels import internal_matprod
+    from crossverify.session.platform import r_products
+    from crossverify.python_impl.kernels import internal_matprod
 
     a, b = pair
     (from_r,) = r_products(r_session, "internal", [(a, b)])

@@ -11,11 +11,11 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
-from bridge.paths import PROJECT_ROOT, SHIPPED_FIXTURES
+from crossverify.paths import PROJECT_ROOT, SHIPPED_FIXTURES
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = "bridge.check.pytest_plugin"
+PLUGIN = "crossverify.check.pytest_plugin"
 SHIPPED_R = os.path.join(PROJECT_ROOT, "r_impl", "R", "bias_net.R")
 
 # A twin whose Python side is the shipped one with one element of one intermediate moved by one
@@ -24,7 +24,7 @@ BROKEN_EPOCH = '''
     """The shipped Python epoch, except output[1, 0] one ULP higher at epoch 3."""
     import numpy as np
 
-    from python_impl.bias_net import epoch as shipped_epoch
+    from crossverify.python_impl.bias_net import epoch as shipped_epoch
 
     calls = {"n": 0}
 
@@ -44,7 +44,7 @@ BROKEN_TWIN = '''
     """The shipped bias network's declaration, with the broken Python epoch of broken.py."""
     import dataclasses
 
-    from bridge.twins.protocol import RSide, load_twin
+    from crossverify.twins.protocol import RSide, load_twin
 
     shipped = load_twin("bias_net")
     TWIN = dataclasses.replace(
@@ -62,7 +62,7 @@ SINE_EPOCH = '''
 '''
 
 SINE_TWIN = '''
-    from bridge.twins.protocol import RSide, Step, Twin
+    from crossverify.twins.protocol import RSide, Step, Twin
 
     TWIN = Twin(name="sine", python="sine.py:epoch", r=RSide(files=("sine.R",), epoch="sine_epoch"),
                 state=("v",), steps=[Step(1, "v", "v = sin(v) * lr + X")],
@@ -114,7 +114,7 @@ def write_sine_twin(root):
 def test_the_plugin_is_registered_for_pytest_and_imports_neither_rpy2_nor_the_engine():
     assert any(ep.value == PLUGIN for ep in entry_points(group="pytest11"))
     code = (f"import sys, {PLUGIN}; "
-            "loaded = [m for m in sys.modules if m.split('.')[0] in ('rpy2', 'numpy') or m.startswith('bridge.twins')]; "
+            "loaded = [m for m in sys.modules if m.split('.')[0] in ('rpy2', 'numpy') or m.startswith('crossverify.twins')]; "
             "print(loaded); sys.exit(bool(loaded))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -122,7 +122,7 @@ def test_the_plugin_is_registered_for_pytest_and_imports_neither_rpy2_nor_the_en
 
 def test_a_users_test_of_a_shipped_twin_passes_through_the_fixture_and_the_assertion(pytester):
     pytester.makepyfile(test_user="""
-        from bridge.check.pytest_plugin import assert_twin_agrees
+        from crossverify.check.pytest_plugin import assert_twin_agrees
 
         def test_bias_net_is_bit_identical(crossverify_r):
             row = assert_twin_agrees("bias_net", "bias-net", kernels="exact", epochs=20, session=crossverify_r)
@@ -148,8 +148,8 @@ def test_a_twin_one_ulp_off_fails_naming_where_in_decimal_hex_and_ulps(pytester)
     pytester.makepyfile(test_user=f"""
         import dataclasses
 
-        from bridge.check.pytest_plugin import assert_twin_agrees
-        from bridge.twins.protocol import load_twin
+        from crossverify.check.pytest_plugin import assert_twin_agrees
+        from crossverify.twins.protocol import load_twin
 
         def test_broken_twin_is_bit_identical():
             assert_twin_agrees({twin_dir!r}, "bias-net", fixtures={fixtures!r}, kernels="exact", epochs=8)
@@ -185,7 +185,7 @@ def test_a_twin_one_ulp_off_fails_naming_where_in_decimal_hex_and_ulps(pytester)
 def test_a_row_without_a_bound_rule_fails_with_its_reason_instead_of_passing(pytester):
     twin_dir, fixtures = write_sine_twin(str(pytester.path))
     pytester.makepyfile(test_user=f"""
-        from bridge.check.pytest_plugin import assert_twin_agrees
+        from crossverify.check.pytest_plugin import assert_twin_agrees
 
         def test_sine_within_bound():
             assert_twin_agrees({twin_dir!r}, "sine-small", fixtures={fixtures!r}, kernels="float", epochs=3)

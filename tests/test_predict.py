@@ -5,9 +5,9 @@ training rows, not neurons."""
 import numpy as np
 import pytest
 
-from bridge.errors import RCallError
-from python_impl import bias_net, detail
-from python_impl.kernels import get_kernels
+from crossverify.errors import RCallError
+from crossverify.python_impl import bias_net, detail
+from crossverify.python_impl.kernels import get_kernels
 
 EXACT = get_kernels("exact")
 FOUR_ROWS = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 0.0, 0.0]])
@@ -65,8 +65,8 @@ def test_prediction_on_the_training_rows_is_the_forward_pass_of_training_in_both
 
 
 def test_detail_prediction_is_steps_1_to_4_of_training_in_both_languages(r_session):
-    from bridge.twins.runner import network_for
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.twins.runner import network_for
+    from crossverify.twins.scenarios import load_scenario
     net = network_for(load_scenario("detail-moons"))
     py = net.python("exact", 3)
     state = py.state_before(2, detail.WEIGHTS)

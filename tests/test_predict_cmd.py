@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from bridge.check import traceio
-from bridge.twins.scenarios import load_scenario
-from bridge.twins.runner import network_for
-from python_impl import bias_net
-from python_impl.kernels import get_kernels
+from crossverify.check import traceio
+from crossverify.twins.scenarios import load_scenario
+from crossverify.twins.runner import network_for
+from crossverify.python_impl import bias_net
+from crossverify.python_impl.kernels import get_kernels
 from tests.test_scenario_builder import cli, one_paragraph
 
 FOUR_ROWS = "1,0,1,0\n1,0,1,1\n0,1,0,1\n1,1,0,0\n"

@@ -27,12 +27,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from twins.bias_net import rmodel
-from bridge.check.engine import compare_traces
-from bridge.errors import RCallError
-from bridge.check.saturation import saturated_steps
-from bridge.twins.scenarios import Scenario
-from bridge.check.verify import Verifier
+from crossverify.shipped_twins.bias_net import rmodel
+from crossverify.check.engine import compare_traces
+from crossverify.errors import RCallError
+from crossverify.check.saturation import saturated_steps
+from crossverify.twins.scenarios import Scenario
+from crossverify.check.verify import Verifier
 from tests.specs import BIAS_NET_SPEC
 
 BOUND = 2.0 ** 10

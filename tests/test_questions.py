@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from bridge.cli.main import main
-from bridge.explain import questions as Q
+from crossverify.cli.main import main
+from crossverify.explain import questions as Q
 from tests.conftest import ROOT
 
 # the article's text, with its comment section: beside the checkout in this job's layout, else $CROSSVERIFY_ARTICLE

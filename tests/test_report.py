@@ -13,10 +13,10 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from bridge.explain import report
-from bridge.twins.scenarios import load_scenario
-from python_impl import detail
-from python_impl.kernels import get_kernels
+from crossverify.explain import report
+from crossverify.twins.scenarios import load_scenario
+from crossverify.python_impl import detail
+from crossverify.python_impl.kernels import get_kernels
 from tests.conftest import ROOT
 from tests.test_steps import crossverify
 
@@ -281,13 +281,13 @@ def test_variants_figure_shows_corrected_at_zero_and_the_other_three_apart(bias)
 # -- a twin of one's own -------------------------------------------------------------------------------------
 
 TWO_FEATURES_TWIN = '''"""The shipped detail network's functions under a new name, on data of its own with two features."""
-from bridge.twins.protocol import RSide, Twin
-from twins.detail.twin import TWIN as SHIPPED
+from crossverify.twins.protocol import RSide, Twin
+from crossverify.shipped_twins.detail.twin import TWIN as SHIPPED
 
 TWIN = Twin(
     name="two_features",
-    python="python_impl.detail:epoch",
-    python_predict="python_impl.detail:predict",
+    python="crossverify.python_impl.detail:epoch",
+    python_predict="crossverify.python_impl.detail:predict",
     r=RSide(files=({files}), epoch="detail_epoch", predict="detail_predict"),
     state=SHIPPED.state, history=SHIPPED.history, steps=SHIPPED.steps, data=SHIPPED.data, init=SHIPPED.init,
     loss="mean_error",
@@ -333,8 +333,8 @@ def test_report_of_a_twin_of_ones_own_draws_its_loss_and_its_decision_boundary(t
 
 def test_report_of_a_wrapped_bias_network_plots_the_loss_its_own_function_computes(tmp_path, r_session):
     from tests.test_golden import write_user_twin
-    from bridge.twins.protocol import load_twin
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.twins.protocol import load_twin
+    from crossverify.twins.scenarios import load_scenario
     folder = write_user_twin(tmp_path, epochs=50)
     run = report.scenario_run(r_session, load_scenario("wrapped", str(folder / "scenarios"), load_twin(str(folder))))
     E = run.python["float"].steps["E"]

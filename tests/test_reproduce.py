@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.test_golden import write_user_twin
-from twins.detail.printed import CHAOTIC_EPOCHS
+from crossverify.shipped_twins.detail.printed import CHAOTIC_EPOCHS
 
 TOY = [("detail-toy", f"untrained error, sample {i}", "reproduced") for i in (1, 2, 3)]
 MOONS = [("detail-moons", f"mean error, epoch {e}", "diverges-chaotically" if e in CHAOTIC_EPOCHS else "reproduced")
@@ -54,8 +54,8 @@ def test_reproduce_prints_a_table_by_default():
 
 
 def test_the_detail_twins_printed_numbers_are_the_ones_its_manifests_keep():
-    from bridge.twins.protocol import load_twin
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.twins.protocol import load_twin
+    from crossverify.twins.scenarios import load_scenario
     printed = load_twin("detail").printed
     toy = load_scenario("detail-toy").manifest["article_numbers"]
     moons = load_scenario("detail-moons").manifest["article_numbers"]
@@ -65,8 +65,8 @@ def test_the_detail_twins_printed_numbers_are_the_ones_its_manifests_keep():
 
 
 def test_a_twin_of_ones_own_declares_its_printed_numbers_and_reproduce_checks_them(tmp_path):
-    from bridge.twins.runner import network_for
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.twins.runner import network_for
+    from crossverify.twins.scenarios import load_scenario
     first = network_for(load_scenario("bias-net")).python("float", 1, record=[0]).at(0, "output")[0, 0]
     extra = (f'printed=(Printed("wrapped", "untrained output, sample 1", "output", "{first:.6f}"),\n'
              f'         Printed("wrapped", "trained output, sample 3", "output", "0.50000", epoch=-1, index=(2, 0))),')

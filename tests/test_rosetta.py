@@ -8,13 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from twins.bias_net import rmodel
-from bridge.explain import machine
-from bridge.explain.rosetta import (build, pitfall_test, pitfalls, prediction_demo, read_snippets, render_markdown,
+from crossverify.shipped_twins.bias_net import rmodel
+from crossverify.explain import machine
+from crossverify.explain.rosetta import (build, pitfall_test, pitfalls, prediction_demo, read_snippets, render_markdown,
                                     shipped, source_files)
-from bridge.twins.scenarios import load_scenario
-from python_impl import bias_net, detail
-from python_impl.kernels import get_kernels
+from crossverify.twins.scenarios import load_scenario
+from crossverify.python_impl import bias_net, detail
+from crossverify.python_impl.kernels import get_kernels
 from tests.conftest import ROOT
 from tests.test_steps import crossverify, write_tiny_twin
 
@@ -328,7 +328,7 @@ def test_rosetta_of_a_twin_outside_the_project_reads_its_declaration_and_files(r
 
 
 def test_a_pitfall_of_ones_own_twin_names_a_test_beside_it(tiny_twin):
-    from bridge.twins.protocol import load_twin
+    from crossverify.twins.protocol import load_twin
     twin = load_twin(tiny_twin)
     ((title, sentence, test),) = pitfalls([twin])
     fn = pitfall_test(test, [twin])

@@ -12,11 +12,11 @@ import os
 import numpy as np
 import pytest
 
-from bridge.cli.main import main
-from bridge.errors import FixtureError
-from bridge.twins.builder import format_tables
-from bridge.twins.protocol import load_twin, shipped_twins
-from bridge.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from crossverify.cli.main import main
+from crossverify.errors import FixtureError
+from crossverify.twins.builder import format_tables
+from crossverify.twins.protocol import load_twin, shipped_twins
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
 from tests.conftest import ROOT
 
 ARTICLE_CSV = "x1,x2,x3,x4,y\n1,0,1,0,1\n1,0,1,1,1\n0,1,0,1,0\n"  # the article's X and y, one sample per row

@@ -1,6 +1,6 @@
 """`crossverify steps` (bridge/explain/steps.py): the article's "Visualization of steps for Neural Network
 methodology", computed, Python and R side by side with differing cells marked; the detail
-section's steps 0-16; prediction on new data. Run in this process through ``bridge.cli.main.main``
+section's steps 0-16; prediction on new data. Run in this process through ``crossverify.cli.main.main``
 (one R session), with this issue's commands registered whether or not bridge/cli/main.py lists them."""
 import contextlib
 import io
@@ -11,13 +11,13 @@ from unittest import mock
 import numpy as np
 import pytest
 
-import bridge.cli.main
-from bridge.twins.runner import network_for
-from bridge.twins.scenarios import load_scenario
-from python_impl import bias_net, detail
+from crossverify.cli import main as cli_main
+from crossverify.twins.runner import network_for
+from crossverify.twins.scenarios import load_scenario
+from crossverify.python_impl import bias_net, detail
 from tests.conftest import run_cli
 
-OWN_COMMANDS = ("bridge.cli.steps", "bridge.cli.rosetta", "bridge.cli.report")
+OWN_COMMANDS = ("crossverify.cli.steps", "crossverify.cli.rosetta", "crossverify.cli.report")
 
 
 class Terminal(io.StringIO):
@@ -29,10 +29,10 @@ class Terminal(io.StringIO):
 
 def crossverify(*args, tty=False):
     """``crossverify ARGS`` in this process: (exit code, stdout, stderr)."""
-    modules = tuple(bridge.cli.main.COMMAND_MODULES) + tuple(m for m in OWN_COMMANDS if m not in bridge.cli.main.COMMAND_MODULES)
+    modules = tuple(cli_main.COMMAND_MODULES) + tuple(m for m in OWN_COMMANDS if m not in cli_main.COMMAND_MODULES)
     out, err = io.StringIO(), (Terminal() if tty else io.StringIO())
-    with mock.patch.object(bridge.cli.main, "COMMAND_MODULES", modules), contextlib.redirect_stderr(err):
-        code = bridge.cli.main.main([str(a) for a in args], out=out)
+    with mock.patch.object(cli_main, "COMMAND_MODULES", modules), contextlib.redirect_stderr(err):
+        code = cli_main.main([str(a) for a in args], out=out)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -191,8 +191,8 @@ def test_bad_arguments_get_one_clear_paragraph_and_exit_2(r_session, args, messa
 
 
 def test_steps_through_python_m_bridge_once_registered():
-    if "bridge.cli.steps" not in bridge.cli.main.COMMAND_MODULES:
-        pytest.skip("bridge/cli/main.py's COMMAND_MODULES does not list bridge.cli.steps yet")
+    if "crossverify.cli.steps" not in cli_main.COMMAND_MODULES:
+        pytest.skip("bridge/cli/main.py's COMMAND_MODULES does not list crossverify.cli.steps yet")
     code, out, err = run_cli("steps", "--variant", "article", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["first_difference"]["step"] == 2
@@ -208,7 +208,7 @@ def test_an_epoch_beyond_the_scenarios_last_is_refused_with_exit_2(r_session):
 
 def bias_scenario_4_samples_3_hidden():
     """A bias-net scenario built here: 4 samples, 2 features, 3 hidden neurons (samples != neurons)."""
-    from bridge.twins.scenarios import Scenario
+    from crossverify.twins.scenarios import Scenario
     rng = np.random.RandomState(7)
     data = {"X": np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]]),
             "y": np.array([[1.0], [1.0], [0.0], [0.0]])}
@@ -218,7 +218,7 @@ def bias_scenario_4_samples_3_hidden():
 
 
 def test_the_bias_layout_sentence_is_true_for_4_samples_and_3_hidden_neurons(r_session):
-    from bridge.explain.steps import walkthrough
+    from crossverify.explain.steps import walkthrough
     walk = walkthrough(r_session, bias_scenario_4_samples_3_hidden(), "article")
     views = {s.number: s for s in walk.steps}
     why = views[2].note
@@ -237,7 +237,7 @@ def test_the_bias_layout_sentence_is_true_for_4_samples_and_3_hidden_neurons(r_s
 
 
 def test_the_commenters_colsums_sentence_follows_the_shape_too(r_session):
-    from bridge.explain.steps import walkthrough
+    from crossverify.explain.steps import walkthrough
     scenario = bias_scenario_4_samples_3_hidden()
     walk = walkthrough(r_session, scenario, "colsums-only")
     note = next(s.note for s in walk.steps if s.number == 11)
@@ -287,7 +287,7 @@ TINY_R = '''
 '''
 
 TINY_TWIN = '''
-from bridge.twins.protocol import RSide, Step, Twin, Variant
+from crossverify.twins.protocol import RSide, Step, Twin, Variant
 
 TWIN = Twin(
     name="{name}", title="Gradient steps on a least-squares toy", section="the crossverify tests",
@@ -365,7 +365,7 @@ ENGLISH = {"output", "error"}  # intermediates named like ordinary words, which 
 def test_steps_and_rosetta_name_no_shipped_twin_intermediate_variant_or_file():
     import inspect
     import os
-    from bridge.twins.protocol import load_twin, shipped_twins
+    from crossverify.twins.protocol import load_twin, shipped_twins
     from tests.conftest import ROOT
     words, quoted = set(), set()
     for name, path in shipped_twins().items():

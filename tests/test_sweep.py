@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bridge.sweep import spec as sweep_spec
-from bridge.sweep.build import scenario_for
-from bridge.sweep.local import LocalRunner
-from bridge.sweep.run import sweep
-from bridge.errors import CrossverifyError
-from bridge.files import write_atomically
-from bridge.sweep.storage import RESULTS, Store, read_results
+from crossverify.sweep import spec as sweep_spec
+from crossverify.sweep.build import scenario_for
+from crossverify.sweep.local import LocalRunner
+from crossverify.sweep.run import sweep
+from crossverify.errors import CrossverifyError
+from crossverify.files import write_atomically
+from crossverify.sweep.storage import RESULTS, Store, read_results
 from tests.conftest import ROOT
 
 # a few cheap configurations of the detail network: 3 weight seeds x 2 noise levels, 40 moons, 25 epochs
@@ -45,7 +45,7 @@ def small_local(tmp_path_factory):
 # -- configurations --------------------------------------------------------------------------------
 
 def test_the_articles_moons_configuration_builds_the_shipped_scenario_bit_for_bit():
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.twins.scenarios import load_scenario
     spec = sweep_spec.load(params=["twin=detail", "preprocessing=normalise", "seed=42", "discard=30", "hidden=10",
                                    "lr=0.1", "epochs=10000", "data.n_samples=1000", "data.noise=0.1"])
     built, shipped = scenario_for(spec.configs[0]), load_scenario("detail-moons")
@@ -118,7 +118,7 @@ def test_a_rerun_skips_every_finished_configuration(small_local):
 
 def test_the_same_sweep_on_a_local_dask_cluster_gives_the_same_table(small_local, tmp_path):
     pytest.importorskip("distributed")
-    from bridge.sweep.cluster import DaskRunner
+    from crossverify.sweep.cluster import DaskRunner
     spec, out, _ = small_local
     summary = sweep(spec, str(tmp_path), DaskRunner("local:2"), progress=False)
     assert (summary.ok, summary.failed) == (len(spec.configs), 0)
@@ -130,7 +130,7 @@ def test_the_same_sweep_on_a_local_dask_cluster_gives_the_same_table(small_local
 # -- failures ---------------------------------------------------------------------------------------
 
 TWIN_PY = """
-from bridge.twins.protocol import RSide, Step, Twin
+from crossverify.twins.protocol import RSide, Step, Twin
 TWIN = Twin(name="linreg", python="linreg.py:epoch", r=RSide(files=("linreg.R",), epoch="epoch"),
             state=("w",), steps=(Step(1, "pred", "pred = X w"), Step(2, "grad", "grad = X^T (pred - y) / n"),
                                  Step(3, "w", "w = w - lr grad")),
@@ -182,7 +182,7 @@ def test_an_r_error_and_a_dead_worker_each_cost_one_configuration_and_are_record
 
 def test_on_dask_a_worker_that_dies_costs_its_configuration_and_an_r_error_keeps_rs_message(linreg, tmp_path):
     dask = pytest.importorskip("dask")
-    from bridge.sweep.cluster import DaskRunner
+    from crossverify.sweep.cluster import DaskRunner
     spec = sweep_spec.load(params=[f"twin={linreg}", "lr=0.1,0.3,0.9", "epochs=5", "data.n_samples=20"])
     # the scheduler of a local cluster lives in this process: give up on the first death, not the fourth,
     # and send the worker one task at a time, so that a death is blamed on the task it was running only
@@ -197,7 +197,7 @@ def test_on_dask_a_worker_that_dies_costs_its_configuration_and_an_r_error_keeps
 
 def test_ctrl_c_keeps_every_finished_configuration_and_the_rerun_does_only_the_rest(tmp_path):
     out = str(tmp_path / "run")
-    args = [sys.executable, "-m", "bridge", "sweep", "--out", out, "--workers", "1", "--no-progress",
+    args = [sys.executable, "-m", "crossverify", "sweep", "--out", out, "--workers", "1", "--no-progress",
             "--param", "twin=detail", "--param", "seed=0:8", "--param", "hidden=3", "--param", "lr=0.5",
             "--param", "epochs=500", "--param", "data.n_samples=60"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -223,7 +223,7 @@ def test_ctrl_c_keeps_every_finished_configuration_and_the_rerun_does_only_the_r
 # -- the atlas ----------------------------------------------------------------------------------------
 
 def test_the_atlas_draws_the_heatmap_the_printed_fractions_and_the_horizons(small_local, tmp_path):
-    from bridge.sweep.atlas import differ_fractions, write_atlas
+    from crossverify.sweep.atlas import differ_fractions, write_atlas
     _, out, _ = small_local
     target = str(tmp_path / "atlas")
     written = write_atlas(out, target)

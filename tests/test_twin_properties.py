@@ -8,8 +8,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bridge.check.verify import Verifier
-from bridge.twins.protocol import load_twin
+from crossverify.check.verify import Verifier
+from crossverify.twins.protocol import load_twin
 from tests.conftest import ROOT
 from tests.strategies import twin_scenarios
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.check.ulp import NAN_DISTANCE, describe_pair, ulp_distance
+from crossverify.check.ulp import NAN_DISTANCE, describe_pair, ulp_distance
 
 doubles = st.floats(allow_nan=False, allow_infinity=True, width=64)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)

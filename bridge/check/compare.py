@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
+from crossverify.errors import CrossverifyError
 
 try:
-    from bridge.check.ulp import ulp_distance
+    from crossverify.check.ulp import ulp_distance
 except ImportError:  # pragma: no cover - the module is part of the project; kept for a partial checkout
     def ulp_distance(a, b):
         """ULPs between doubles: |key(a) - key(b)|, key = bits, or -(magnitude bits) when negative."""
@@ -92,7 +92,7 @@ class Divergence:
         return f"{at}{step}, {self.name}[{', '.join(map(str, self.index))}]"
 
     def describe(self):
-        from bridge.check.ulp import describe_pair
+        from crossverify.check.ulp import describe_pair
         return f"{self.where()}: {describe_pair(self.left, self.right, self.labels)}"
 
     def to_dict(self):

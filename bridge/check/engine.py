@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.check import bounds
-from bridge.errors import CrossverifyError
+from crossverify.check import bounds
+from crossverify.errors import CrossverifyError
 
 HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
-from bridge.twins.runner import network_for
-from bridge.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
-from python_impl.kernels import matprod_path_as
-from python_impl.trace import run_epochs
+from crossverify.errors import CrossverifyError
+from crossverify.twins.runner import network_for
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from crossverify.python_impl.kernels import matprod_path_as
+from crossverify.python_impl.trace import run_epochs
 
 FORMAT = "crossverify-golden/1"
 IMPLS = ("python", "r")
@@ -261,7 +261,7 @@ def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None,
 
 
 def _default_session():
-    from bridge.session.rsession import get_session
+    from crossverify.session.rsession import get_session
     return get_session()
 
 
@@ -399,7 +399,7 @@ def check(scenarios=None, fixtures_dir=None, impls=None, variants=None, session_
           twin=None):
     """One GoldenResult per (scenario, variant, language); each language is run on its own. A
     ``variants`` filter applies to the scenarios whose twin declares the variant."""
-    from bridge.check.verify import check_name
+    from crossverify.check.verify import check_name
     names = scenarios or recorded_scenarios(fixtures_dir)
     if not names:
         raise GoldenError(f"no golden records under {golden_dir(fixtures_dir)}. Record them with "

@@ -6,7 +6,7 @@ engine: R starts when a test first asks for the ``crossverify_r`` fixture or cal
 :func:`assert_twin_agrees`. R is embedded once per process and runs on the main thread only,
 which is why the fixture is session-scoped.
 
-    from bridge.check.pytest_plugin import assert_twin_agrees
+    from crossverify.check.pytest_plugin import assert_twin_agrees
 
     def test_my_twin_is_bit_identical(crossverify_r):
         assert_twin_agrees("path/to/my_twin", "my-scenario", fixtures="path/to/fixtures",
@@ -29,7 +29,7 @@ _LAST = {}  # the most recent Verifier, so consecutive checks of one scenario sh
 @pytest.fixture(scope="session")
 def crossverify_r():
     """The embedded R session, with crossverify's R code loaded (one per test process)."""
-    from bridge.session.rsession import get_session
+    from crossverify.session.rsession import get_session
     return get_session()
 
 
@@ -59,8 +59,8 @@ def assert_twin_agrees(twin, scenario, kernels="exact", mode="free-running", var
 def _resolve(twin, scenario, fixtures):
     """The Scenario to check, tied to ``twin`` when one is given, and what identifies it: its
     manifest when it was loaded by name (each load is a new object), else the object itself."""
-    from bridge.twins.protocol import Twin, load_twin
-    from bridge.twins.scenarios import Scenario, load_scenario
+    from crossverify.twins.protocol import Twin, load_twin
+    from crossverify.twins.scenarios import Scenario, load_scenario
 
     if twin is not None and not isinstance(twin, Twin):
         twin = load_twin(os.fspath(twin))
@@ -78,8 +78,8 @@ def _resolve(twin, scenario, fixtures):
 def _verifier(twin, scenario, fixtures, session, epochs):
     """A Verifier for this check; the previous one when it was for the same scenario, session
     and epochs (the cache holds it, so the ids in its key stay unique)."""
-    from bridge.check.verify import Verifier
-    from bridge.session.rsession import get_session
+    from crossverify.check.verify import Verifier
+    from crossverify.session.rsession import get_session
 
     scenario, identity = _resolve(twin, scenario, fixtures)
     session = session or get_session()
@@ -109,7 +109,7 @@ def failure_message(verifier, row):
 
 def describe_divergence(d, what):
     """The lines naming a Divergence (bridge/check/engine.py): where, both values, ULPs, bound."""
-    from bridge.check.ulp import format_ulps, ulp_distance
+    from crossverify.check.ulp import format_ulps, ulp_distance
 
     if d is None:
         return [f"{what}: none"]
@@ -141,8 +141,8 @@ def _variant_lines(verifier, row):
 
 def _model_departure(verifier, row):
     """Where R parts from the twin's model of this variant (the traces are the Verifier's, cached)."""
-    from bridge.check.engine import compare_traces
-    from bridge.check.verify import rule_for
+    from crossverify.check.engine import compare_traces
+    from crossverify.check.verify import rule_for
 
     lockstep = row.mode == "lockstep"
     model = verifier.model(row.variant, row.kernels, lockstep)

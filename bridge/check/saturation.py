@@ -68,7 +68,7 @@ def activation_steps(spec):
 
 def saturation(trace, spec):
     """Per activation step of ``spec`` (a twin's derived spec), the count of saturated elements of
-    ``trace`` (a python_impl.trace.Trace: ``steps[name]`` has the recorded epochs on its first axis,
+    ``trace`` (a crossverify.python_impl.trace.Trace: ``steps[name]`` has the recorded epochs on its first axis,
     ``epochs`` labels them)."""
     report = []
     for step, name, (low, high) in activation_steps(spec):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
+from crossverify.errors import CrossverifyError
 
 FORMAT = "crossverify-trace/1"
 INDEX = "index.json"
@@ -61,7 +61,7 @@ class TraceData:
 
 
 def from_trace(trace, twin=None, scenario=None, producer=None):
-    """A python_impl.trace.Trace as TraceData, with the twin's step numbers and what made it."""
+    """A crossverify.python_impl.trace.Trace as TraceData, with the twin's step numbers and what made it."""
     steps = {name: np.asarray(trace.steps[name], dtype=np.float64) for name in trace.names}
     numbers = {name: (twin.step_of(name) if twin is not None else None) for name in trace.names}
     history = {k: np.asarray(v, dtype=np.float64) for k, v in (trace.history or {}).items()}
@@ -113,7 +113,7 @@ def index_of(data):
 def write_folder(path, data):
     """Write ``data`` as a crossverify-trace/1 folder at ``path``, built beside it and renamed into
     place (bridge/files.py); an existing trace folder there is replaced, anything else is refused."""
-    from bridge.files import replace_folder_atomically
+    from crossverify.files import replace_folder_atomically
 
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
@@ -247,7 +247,7 @@ def read_npz(path):
 
 def _twin_with(names):
     """The shipped twin whose intermediates are exactly ``names``, if any (for step numbers)."""
-    from bridge.twins.protocol import load_twin, shipped_twins
+    from crossverify.twins.protocol import load_twin, shipped_twins
     for name in shipped_twins():
         try:
             twin = load_twin(name)

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.check import bounds
-from bridge.check.engine import Comparison, compare_traces
-from bridge.check.saturation import saturated_steps
-from bridge.errors import UnknownNameError
-from bridge.twins.runner import network_for
-from bridge.twins.scenarios import list_scenarios, load_scenario
+from crossverify.check import bounds
+from crossverify.check.engine import Comparison, compare_traces
+from crossverify.check.saturation import saturated_steps
+from crossverify.errors import UnknownNameError
+from crossverify.twins.runner import network_for
+from crossverify.twins.scenarios import list_scenarios, load_scenario
 
 KERNELS = ("exact", "float")
 MODES = ("lockstep", "free-running")

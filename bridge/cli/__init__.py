@@ -1,1 +1,1 @@
-"""The command line: `crossverify` and `python -m bridge` (bridge/cli/main.py), a module per sub-command."""
+"""The command line: `crossverify` and `python -m crossverify` (bridge/cli/main.py), a module per sub-command."""

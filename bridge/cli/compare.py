@@ -6,7 +6,7 @@ not, 2 for bad input (a trace that cannot be read, a tolerance that is not one).
 """
 import json
 
-from bridge.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.main import EXIT_FAILED, EXIT_OK
 
 
 def add_parser(sub):
@@ -26,8 +26,8 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.check import traceio
-    from bridge.check.compare import compare, parse_tolerance, render
+    from crossverify.check import traceio
+    from crossverify.check.compare import compare, parse_tolerance, render
 
     tolerance = parse_tolerance(args.tolerance)
     a, b = traceio.read(args.a), traceio.read(args.b)

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bridge.cli.main import EXIT_FAILED, EXIT_OK
-from bridge.errors import RUnavailableError
+from crossverify.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.errors import RUnavailableError
 
 
 @dataclass
@@ -40,7 +40,7 @@ def add_parser(sub):
 def python_items():
     import platform as py_platform
 
-    from python_impl import kernels
+    from crossverify.python_impl import kernels
 
     items = [Item("Python", f"{py_platform.python_version()} ({sys.executable})", "not part of the arithmetic", True)]
     config = _numpy_config()
@@ -80,8 +80,8 @@ def _simd_text(config):
 
 # -- items that need R ---------------------------------------------------------------------------
 def version_items():
-    from bridge.session.rsession import find_r_home, installed_r_version, installed_rpy2_version
-    from bridge.session.versions import rpy2_requirement, series_fits
+    from crossverify.session.rsession import find_r_home, installed_r_version, installed_rpy2_version
+    from crossverify.session.versions import rpy2_requirement, series_fits
 
     r_version, rpy2_version = installed_r_version(), installed_rpy2_version()
     try:
@@ -98,7 +98,7 @@ def version_items():
 
 
 def r_items(session):
-    from bridge.session import platform as rp
+    from crossverify.session import platform as rp
 
     p, plan = session.platform, session.matprod
     items = []
@@ -141,7 +141,7 @@ def r_items(session):
 def collect():
     """(items, exit code, session): every item, EXIT_OK / EXIT_FAILED / 3 when R cannot be started,
     and the R session (None when it could not start)."""
-    from bridge.session.rsession import get_session
+    from crossverify.session.rsession import get_session
 
     items = version_items() + python_items()
     try:

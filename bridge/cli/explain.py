@@ -3,12 +3,12 @@ operation whose rounding (or formula) differs to the numbers the source prints
 (bridge/explain/causes.py)."""
 import json
 
-from bridge.cli.main import add_twin_option, EXIT_OK, add_fixtures_option
+from crossverify.cli.main import add_twin_option, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
-    from bridge.check import verify
-    from bridge.explain.causes import AGAINST
+    from crossverify.check import verify
+    from crossverify.explain.causes import AGAINST
 
     parser = sub.add_parser(
         "explain", help="why Python and R part: origin, operation, growth and consequence",
@@ -42,11 +42,11 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.cli.main import check_epochs, scenario_from_args
-    from bridge.errors import CrossverifyError
-    from bridge.explain.causes import explain, parse_site
-    from bridge.explain.chain import render_text, to_json
-    from bridge.session.rsession import get_session
+    from crossverify.cli.main import check_epochs, scenario_from_args
+    from crossverify.errors import CrossverifyError
+    from crossverify.explain.causes import explain, parse_site
+    from crossverify.explain.chain import render_text, to_json
+    from crossverify.session.rsession import get_session
 
     check_epochs(args)
     if args.figure and not args.figure.endswith(".png"):
@@ -57,9 +57,9 @@ def run(args, out):
     if args.figure:
         if ex.growth is None:
             raise CrossverifyError("--figure: the growth figure needs a free-running comparison that diverges.")
-        from bridge.explain.growth import growth_figure
-        from bridge.files import write_atomically
-        from bridge.explain.chain import display
+        from crossverify.explain.growth import growth_figure
+        from crossverify.files import write_atomically
+        from crossverify.explain.chain import display
         title = f"{ex.scenario}: {display(ex.labels[0])} against {display(ex.labels[1])}"
         write_atomically(args.figure, growth_figure(ex.growth, title),
                          hint="choose another --figure")

@@ -12,8 +12,8 @@ does not (naming the first epoch, step and intermediate that changed), 2 for bad
 import json
 import sys
 
-from bridge.check import golden
-from bridge.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.check import golden
+from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(subparsers):

@@ -1,4 +1,4 @@
-"""The ``crossverify`` command line (also ``python -m bridge``).
+"""The ``crossverify`` command line (also ``python -m crossverify``).
 
     crossverify run        every scenario, variant, kernels and mode: a table of verdicts
     crossverify trace      one implementation's trace of one scenario, as a plain .npz
@@ -19,16 +19,16 @@ import sys
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
+from crossverify.errors import CrossverifyError
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
-COMMAND_MODULES = ("bridge.cli.reproduce", "bridge.cli.steps", "bridge.cli.rosetta", "bridge.cli.report",
-                   "bridge.cli.golden", "bridge.cli.scenario", "bridge.cli.compare", "bridge.cli.predict",
-                   "bridge.cli.doctor", "bridge.cli.sweep", "bridge.cli.explain",
-                   "bridge.cli.questions")
+COMMAND_MODULES = ("crossverify.cli.reproduce", "crossverify.cli.steps", "crossverify.cli.rosetta", "crossverify.cli.report",
+                   "crossverify.cli.golden", "crossverify.cli.scenario", "crossverify.cli.compare", "crossverify.cli.predict",
+                   "crossverify.cli.doctor", "crossverify.cli.sweep", "crossverify.cli.explain",
+                   "crossverify.cli.questions")
 
 
 def add_fixtures_option(parser):
@@ -53,7 +53,7 @@ def twin_and_fixtures(args):
     else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""
     if not getattr(args, "twin", None):
         return None, args.fixtures
-    from bridge.twins.protocol import load_twin
+    from crossverify.twins.protocol import load_twin
     twin = load_twin(args.twin)
     own = os.path.join(twin.base_dir, "scenarios")
     return twin, args.fixtures or (own if os.path.isdir(own) else None)
@@ -61,8 +61,8 @@ def twin_and_fixtures(args):
 
 def scenario_from_args(args):
     """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
-    from bridge.errors import CrossverifyError
-    from bridge.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.errors import CrossverifyError
+    from crossverify.twins.scenarios import list_scenarios, load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
     name = args.scenario
@@ -77,13 +77,13 @@ def scenario_from_args(args):
 
 
 def _names_twin(fixtures, name, twin):
-    from bridge.explain.rosetta import manifest_twin
-    from bridge.twins.scenarios import SHIPPED_FIXTURES
+    from crossverify.explain.rosetta import manifest_twin
+    from crossverify.twins.scenarios import SHIPPED_FIXTURES
     return manifest_twin(os.path.join(fixtures or SHIPPED_FIXTURES, name, "manifest.json")) == twin.name
 
 
 def build_parser():
-    from bridge.check import verify
+    from crossverify.check import verify
     parser = argparse.ArgumentParser(prog="crossverify", description=(
         "Check that the numpy and R implementations of a twin (the article's networks, or yours) compute the same "
         "thing, step by step, and say where and why they part when they do."))
@@ -205,9 +205,9 @@ def progress_printer():
 
 
 def cmd_run(args, out):
-    from bridge.check import verify
-    from bridge.session.rsession import get_session
-    from bridge.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.check import verify
+    from crossverify.session.rsession import get_session
+    from crossverify.twins.scenarios import list_scenarios, load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
     names = args.scenario or list_scenarios(fixtures)
@@ -230,7 +230,7 @@ def cmd_run(args, out):
                    "rows": [r.to_dict() for r in rows], "ok": all(r.ok is not False for r in rows)}, out, indent=2)
         out.write("\n")
     else:
-        from bridge.session.platform import header
+        from crossverify.session.platform import header
         out.write(f"R {session.r_version}, rpy2 {session.rpy2_version}\n")
         out.write(header(session.platform, session.matprod) + "\n\n")
         _print_table(rows, args.per_intermediate, out, args.twin)
@@ -239,16 +239,16 @@ def cmd_run(args, out):
 
 def write_npz_atomically(path, arrays):
     """Write ``arrays`` to ``path`` as .npz, never half a file (bridge/files.py)."""
-    from bridge.files import write_atomically
+    from crossverify.files import write_atomically
     write_atomically(path, lambda fh: np.savez(fh, **arrays))
 
 
 def cmd_trace(args, out):
-    from python_impl.kernels import KERNELS
+    from crossverify.python_impl.kernels import KERNELS
 
-    from bridge.check import verify
-    from bridge.twins.runner import network_for
-    from bridge.twins.scenarios import load_scenario
+    from crossverify.check import verify
+    from crossverify.twins.runner import network_for
+    from crossverify.twins.scenarios import load_scenario
 
     scenario = load_scenario(args.scenario, args.fixtures)
     net = network_for(scenario)
@@ -263,10 +263,10 @@ def cmd_trace(args, out):
     if args.impl == "python":
         trace = net.python(args.kernels, epochs, record=record)
     else:
-        from bridge.session.rsession import get_session
+        from crossverify.session.rsession import get_session
         trace = net.r(get_session(), variant, epochs, record=record)
     if args.format == "folder":
-        from bridge.check import traceio
+        from crossverify.check import traceio
         producer = {"language": "python" if args.impl == "python" else "R", "implementation": args.impl,
                     **({"kernels": args.kernels} if args.impl == "python" else {"variant": variant})}
         traceio.write_folder(args.out, traceio.from_trace(trace, net.twin, scenario.name, producer))

@@ -7,7 +7,7 @@ exact kernels does not agree, 2 for bad input, 3 when R cannot be started.
 """
 import json
 
-from bridge.cli.main import check_epochs, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.main import check_epochs, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -37,15 +37,15 @@ def add_parser(sub):
 def run(args, out):
     import os
 
-    from python_impl.kernels import KERNELS
+    from crossverify.python_impl.kernels import KERNELS
 
-    from bridge.check import verify
-    from bridge.explain.predict import predict, read_rows, render
-    from bridge.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.check import verify
+    from crossverify.explain.predict import predict, read_rows, render
+    from crossverify.twins.scenarios import list_scenarios, load_scenario
 
     twin, fixtures = None, args.fixtures
     if args.twin:
-        from bridge.twins.protocol import load_twin
+        from crossverify.twins.protocol import load_twin
         twin = load_twin(args.twin)
         fixtures = fixtures or os.path.join(twin.base_dir, "scenarios")
     name = args.scenario or list_scenarios(fixtures)[0]
@@ -57,14 +57,14 @@ def run(args, out):
     rows = read_rows(args.input)
     trace = None
     if args.trace:
-        from bridge.check import traceio
+        from crossverify.check import traceio
         trace = traceio.read(args.trace)
-    from bridge.explain.predict import input_names, orient_rows
-    from bridge.twins.runner import network_for
+    from crossverify.explain.predict import input_names, orient_rows
+    from crossverify.twins.runner import network_for
     net = network_for(scenario)
     field = input_names(scenario.twin)
     orient_rows(scenario.twin, field, rows, net.data[field])  # bad rows are refused before R starts
-    from bridge.session.rsession import get_session
+    from crossverify.session.rsession import get_session
     result = predict(get_session(), scenario, rows, args.variant, args.kernels, trace, args.epochs)
     if args.format == "json":
         json.dump({"input": args.input, **result.to_dict()}, out, indent=2)

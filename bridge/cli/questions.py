@@ -3,7 +3,7 @@ answered by computation in Python and in R; all of them rendered as docs/QUESTIO
 or as one HTML page (bridge/explain/questions.py)."""
 import sys
 
-from bridge.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.main import EXIT_FAILED, EXIT_OK
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -30,15 +30,15 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.explain import questions as q
-    from bridge.files import write_atomically
+    from crossverify.explain import questions as q
+    from crossverify.files import write_atomically
 
     if args.number is None and args.format in (None, "text"):
         text, ok = q.list_text(), True
     else:
         if args.number is not None:
             q.question(args.number)  # an unknown number is refused before R starts
-        from bridge.session.rsession import get_session
+        from crossverify.session.rsession import get_session
         answers = q.answers(get_session(), None if args.number is None else [args.number])
         fmt = args.format or "text"
         if fmt == "json":

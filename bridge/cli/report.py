@@ -3,7 +3,7 @@ and figures of Python and R training side by side (bridge/explain/report.py), fo
 scenarios (``--twin PATH``: a twin of your own and its PATH/scenarios)."""
 import sys
 
-from bridge.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
+from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
 
 
 def add_parser(sub):
@@ -24,9 +24,9 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.explain.report import collect, prepare_target, write_report
-    from bridge.session.rsession import get_session
-    from bridge.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.explain.report import collect, prepare_target, write_report
+    from crossverify.session.rsession import get_session
+    from crossverify.twins.scenarios import list_scenarios, load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
     names = args.scenario or list_scenarios(fixtures)

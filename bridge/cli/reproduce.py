@@ -4,7 +4,7 @@ The numbers are those each scenario's twin declares (``Twin.printed``); with ``-
 of your own and its scenarios (PATH/scenarios unless ``--fixtures`` says otherwise)."""
 import json
 
-from bridge.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -23,9 +23,9 @@ def add_parser(sub):
 def run(args, out):
     import pandas as pd
 
-    from bridge.explain.reproduce import reproduce
-    from bridge.session.rsession import get_session
-    from bridge.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.explain.reproduce import reproduce
+    from crossverify.session.rsession import get_session
+    from crossverify.twins.scenarios import list_scenarios, load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
     names = args.scenario or list_scenarios(fixtures)

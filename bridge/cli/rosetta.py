@@ -3,7 +3,7 @@ from its source files, with prediction on new data and the translation pitfalls 
 (bridge/explain/rosetta.py)."""
 import sys
 
-from bridge.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -25,13 +25,13 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.explain.rosetta import build, prediction_demo, render_html, render_markdown
-    from bridge.files import write_atomically
-    from bridge.session.rsession import get_session
+    from crossverify.explain.rosetta import build, prediction_demo, render_html, render_markdown
+    from crossverify.files import write_atomically
+    from crossverify.session.rsession import get_session
 
     twins = None
     if args.twin:
-        from bridge.twins.protocol import load_twin
+        from crossverify.twins.protocol import load_twin
         twins = [load_twin(args.twin)]
     rosetta = build(twins)
     demos = prediction_demo(get_session(), rosetta.twins, args.fixtures)

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from bridge.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.main import EXIT_FAILED, EXIT_OK
 
 
 def add_parser(sub):
@@ -75,13 +75,13 @@ def add_parser(sub):
 
 
 def _pairs(items, option):
-    from bridge.twins.builder import parse_params
+    from crossverify.twins.builder import parse_params
     return parse_params(items, option)
 
 
 def cmd_new(args, out):
-    from bridge.twins import builder
-    from bridge.twins.protocol import load_twin
+    from crossverify.twins import builder
+    from crossverify.twins.protocol import load_twin
 
     twin = load_twin(args.twin)
     path = builder.target(args.out, args.name, args.force)  # refused early, before any data is read
@@ -112,8 +112,8 @@ def cmd_new(args, out):
 
 def check_folder(folder, twin=None):
     """One entry per scenario of ``folder``: its name, twin and every problem found (none: it loads)."""
-    from bridge.errors import CrossverifyError, FixtureError
-    from bridge.twins.scenarios import _twin_of, list_scenarios, load_scenario, unknown_keys
+    from crossverify.errors import CrossverifyError, FixtureError
+    from crossverify.twins.scenarios import _twin_of, list_scenarios, load_scenario, unknown_keys
 
     results = []
     for name in list_scenarios(folder):
@@ -169,7 +169,7 @@ def _manifest(path):
 
 
 def _problem(exc):
-    from bridge.errors import FixtureError
+    from crossverify.errors import FixtureError
     return f"field '{exc.field}': {exc.problem}" if isinstance(exc, FixtureError) else str(exc)
 
 
@@ -190,7 +190,7 @@ def _without(manifest, found):
 
 
 def cmd_check(args, out):
-    from bridge.twins.protocol import load_twin
+    from crossverify.twins.protocol import load_twin
 
     twin = load_twin(args.twin) if args.twin else None
     results = check_folder(args.folder, twin)
@@ -214,8 +214,8 @@ def cmd_check(args, out):
 
 
 def cmd_format(args, out):
-    from bridge.twins.builder import format_tables
-    from bridge.twins.protocol import load_twin, shipped_twins
+    from crossverify.twins.builder import format_tables
+    from crossverify.twins.protocol import load_twin, shipped_twins
 
     names = args.twin or list(shipped_twins())
     out.write(format_tables([load_twin(n) for n in names]))

@@ -2,7 +2,7 @@
 "Visualization of steps for Neural Network methodology", computed; bridge/explain/steps.py)."""
 import json
 
-from bridge.cli.main import add_twin_option, scenario_from_args, EXIT_OK, add_fixtures_option
+from crossverify.cli.main import add_twin_option, scenario_from_args, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -31,9 +31,9 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.errors import CrossverifyError
-    from bridge.session.rsession import get_session
-    from bridge.explain.steps import check_arguments, render_table, to_json, walkthrough
+    from crossverify.errors import CrossverifyError
+    from crossverify.session.rsession import get_session
+    from crossverify.explain.steps import check_arguments, render_table, to_json, walkthrough
 
     if args.columns is not None and args.columns < 0:
         raise CrossverifyError(f"--columns {args.columns}: give a number of columns, or 0 for all of them.")

@@ -3,8 +3,8 @@ R and Python, one Parquet row each (bridge/sweep/), on this machine's cores or a
 the atlas drawn from the rows (``--report``). docs/SWEEP.md describes the sweep file and the rows."""
 import os
 
-from bridge.cli.main import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from bridge.errors import CrossverifyError
+from crossverify.cli.main import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from crossverify.errors import CrossverifyError
 
 
 def add_parser(sub):
@@ -42,7 +42,7 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from bridge.sweep import spec as sweep_spec
+    from crossverify.sweep import spec as sweep_spec
 
     has_sweep = bool(args.spec or args.param or args.twin)
     if not has_sweep and not args.report:
@@ -60,7 +60,7 @@ def run(args, out):
         if code == EXIT_INTERRUPTED:
             return code
     if args.report:
-        from bridge.sweep.atlas import write_atlas
+        from crossverify.sweep.atlas import write_atlas
         source = out_dir or args.report
         written = write_atlas(source, args.report, args.x, args.y)
         out.write(f"wrote the atlas {os.path.join(args.report, 'index.html')} ({', '.join(written)}).\n")
@@ -68,7 +68,7 @@ def run(args, out):
 
 
 def _dry_run(spec, out_dir, out):
-    from bridge.sweep.storage import Store
+    from crossverify.sweep.storage import Store
     done = Store(out_dir).done()
     out.write(f"{len(spec.configs)} configuration(s) of twin {spec.settings['twin']}; "
               f"{sum(c.key in done for c in spec.configs)} already done in {out_dir}\n")
@@ -80,15 +80,15 @@ def _dry_run(spec, out_dir, out):
 
 def runner_for(args):
     if args.cluster:
-        from bridge.sweep.cluster import DaskRunner
+        from crossverify.sweep.cluster import DaskRunner
         return DaskRunner(args.cluster)
-    from bridge.sweep.local import LocalRunner
+    from crossverify.sweep.local import LocalRunner
     return LocalRunner(args.workers)
 
 
 def _run_sweep(spec, out_dir, args, out):
-    from bridge.sweep.build import scenario_for
-    from bridge.sweep.run import sweep
+    from crossverify.sweep.build import scenario_for
+    from crossverify.sweep.run import sweep
     scenario_for(spec.configs[0]) if spec.configs else None  # a configuration that cannot be built fails here, once
     runner = runner_for(args)
     out.write(f"sweep of twin {spec.settings['twin']}: {len(spec.configs)} configuration(s) on {runner.describe()}, "

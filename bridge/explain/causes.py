@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.check import bounds
-from bridge.check.engine import compare_traces
-from bridge.check.ulp import ulp_distance
-from bridge.check.verify import KERNELS, MODES, check_name
-from bridge.explain import transplant as tp
-from bridge.twins.runner import network_for
-from python_impl.kernels import MATPROD_PATHS, ExactKernels, FloatKernels, get_kernels
-from python_impl.trace import run_epochs, run_lockstep
+from crossverify.check import bounds
+from crossverify.check.engine import compare_traces
+from crossverify.check.ulp import ulp_distance
+from crossverify.check.verify import KERNELS, MODES, check_name
+from crossverify.explain import transplant as tp
+from crossverify.twins.runner import network_for
+from crossverify.python_impl.kernels import MATPROD_PATHS, ExactKernels, FloatKernels, get_kernels
+from crossverify.python_impl.trace import run_epochs, run_lockstep
 
 # verdicts of a local difference
 ROUNDING = "rounding"  # switching the named operations to R's rounding reproduces R's bits
@@ -597,7 +597,7 @@ class Explainer:
         """{"python": [...], "r": [...]}: the lines marked ``# rosetta: KEY STEP`` that compute ``name``."""
         try:
             if self._rosetta is None:
-                from bridge.explain import rosetta
+                from crossverify.explain import rosetta
                 self._rosetta = rosetta.build([self.twin])
             rows = [row for section in self._rosetta.sections for row in section.rows if row.name == name]
         except Exception as exc:  # noqa: BLE001 - the account stands without the lines
@@ -696,7 +696,7 @@ class Explainer:
         for epoch, step_name in at:
             ex.asked.append(self.chain_to(epoch, step_name))
         if growth and not self.lockstep:
-            from bridge.explain.growth import measure_growth
+            from crossverify.explain.growth import measure_growth
             ex.growth = measure_growth(self.left, self.right, self.twin, self.scenario.name, self.labels)
         return ex
 
@@ -757,7 +757,7 @@ def _layout_text(name, a, b, labels):
 
 def parse_site(text, twin):
     """``EPOCH:STEP`` (a step number, its first intermediate) or ``EPOCH:NAME`` -> (epoch, name)."""
-    from bridge.errors import CrossverifyError
+    from crossverify.errors import CrossverifyError
     epoch, _, step = str(text).partition(":")
     try:
         epoch = int(epoch)
@@ -788,7 +788,7 @@ def explain(session, scenario, variant=None, kernels="float", mode="free-running
                 sites.append((ex_.horizon, last_state))
     for epoch, _ in sites:
         if not 0 <= epoch < ex_.epochs:
-            from bridge.errors import CrossverifyError
+            from crossverify.errors import CrossverifyError
             raise CrossverifyError(f"--at {epoch}: the run has epochs 0 to {ex_.epochs - 1}")
     out = ex_.explain(sites, growth=growth, spread=spread)
     out.explainer = ex_

@@ -3,8 +3,8 @@ origin of the divergence, its cause, how it propagates (through the epoch, then 
 and its consequence for the numbers the source prints."""
 import textwrap
 
-from bridge.explain import causes as C
-from bridge.explain.reproduce import CHAOTIC, REPRODUCED
+from crossverify.explain import causes as C
+from crossverify.explain.reproduce import CHAOTIC, REPRODUCED
 
 WIDTH = 100
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.check.engine import HORIZON_RELATIVE, horizon
-from bridge.check.ulp import ulp_distance
+from crossverify.check.engine import HORIZON_RELATIVE, horizon
+from crossverify.check.ulp import ulp_distance
 
 FLOOR_FACTOR = 10.0  # growth starts at the last epoch before the horizon where d <= 10 x its floor
 SUSTAINED = 100.0  # without a horizon, growth counts only when d ends >= 100 x its floor
@@ -161,7 +161,7 @@ def _kept(trace, name, epoch):
 def printed_checks(g, left, right, twin, scenario_name):
     """The source's printed numbers for this scenario whose intermediate both traces keep after every
     epoch, with both languages' values printed the same way and the growth's prediction."""
-    from bridge.explain.reproduce import printed_like
+    from crossverify.explain.reproduce import printed_like
     out = []
     n = len(g.relative)
     for p in twin.printed:

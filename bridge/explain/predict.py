@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import CrossverifyError, RCallError
-from bridge.twins.builder import sample_axis, sample_size
-from bridge.twins.protocol import call_by_name
+from crossverify.errors import CrossverifyError, RCallError
+from crossverify.twins.builder import sample_axis, sample_size
+from crossverify.twins.protocol import call_by_name
 
 
 class PredictInputError(CrossverifyError):
@@ -54,7 +54,7 @@ class Prediction:
 
     @property
     def max_ulps(self):
-        from bridge.check.ulp import ulp_distance
+        from crossverify.check.ulp import ulp_distance
         return int(np.max(ulp_distance(self.python, self.r), initial=0)) if self.compared else None
 
     @property
@@ -105,7 +105,7 @@ def input_names(twin):
 
 def read_rows(path):
     """A table of numbers, one sample per row: .csv (optionally a header row) or .npy."""
-    from bridge.twins.builder import BuildError, _as_rows, read_csv
+    from crossverify.twins.builder import BuildError, _as_rows, read_csv
     if not os.path.isfile(path):
         raise PredictInputError(f"--input {path}: no such file", "give a .csv or .npy, one sample per row")
     ext = os.path.splitext(path)[1].lower()
@@ -194,9 +194,9 @@ def _shape(s):
 def predict(session, scenario, rows, variant=None, kernels="exact", trace=None, epochs=None):
     """Score ``rows`` (one sample per row) with ``scenario``'s twin trained on it (or the state in
     ``trace``, a TraceData), in Python and in R."""
-    from python_impl.kernels import get_kernels
+    from crossverify.python_impl.kernels import get_kernels
 
-    from bridge.twins.runner import network_for
+    from crossverify.twins.runner import network_for
 
     run = network_for(scenario)
     twin = run.twin
@@ -301,7 +301,7 @@ def render(p):
     width = max(p.python.shape[1] if p.python is not None else 1, p.r.shape[1] if p.r is not None else 1)
     head = f"{'row':>4}  {'python':>24}  {'r':>24}  {'ULPs':>6}"
     lines.append(head if width == 1 else head + "   (first output column)")
-    from bridge.check.ulp import ulp_distance
+    from crossverify.check.ulp import ulp_distance
     for i in range(p.rows):
         a = p.python[i, 0] if p.python is not None and i < len(p.python) else None
         b = p.r[i, 0] if p.r is not None and i < len(p.r) else None

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
-from bridge.explain import style
-from bridge.explain.questions_lab.answer import fmt
+from crossverify.errors import CrossverifyError
+from crossverify.explain import style
+from crossverify.explain.questions_lab.answer import fmt
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Question:
     key: str
     asked: str  # the question in our own short words
     about: str  # the part of the article it is about
-    compute: str  # "module:function" in bridge.explain.questions_lab, called with (lab, question)
+    compute: str  # "module:function" in crossverify.explain.questions_lab, called with (lab, question)
 
 
 QUESTIONS = (
@@ -76,14 +76,14 @@ def question(number):
 def answer(q, lab):
     """Compute the answer to question ``q`` with ``lab`` (a questions_lab.lab.Lab)."""
     module, _, function = q.compute.partition(":")
-    fn = getattr(importlib.import_module(f"bridge.explain.questions_lab.{module}"), function)
+    fn = getattr(importlib.import_module(f"crossverify.explain.questions_lab.{module}"), function)
     with np.errstate(all="ignore"):  # some readers' variants overflow on purpose (question 3)
         return fn(lab, q)
 
 
 def answers(session, numbers=None):
     """The answers to the questions ``numbers`` (default: all), sharing one Lab's runs."""
-    from bridge.explain.questions_lab.lab import Lab
+    from crossverify.explain.questions_lab.lab import Lab
     lab = Lab(session)
     return [answer(question(n) if not isinstance(n, Question) else n, lab)
             for n in (numbers or [q.number for q in QUESTIONS])]

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
-from bridge.explain.style import head, scrolling
+from crossverify.errors import CrossverifyError
+from crossverify.explain.style import head, scrolling
 
 REPORT_FILES = {"index.html", "report.json", "figures"}
 FLOOR_NOTE = "0 at every epoch"
@@ -45,7 +45,7 @@ class ScenarioRun:
     """The free-running traces of one scenario the figures draw: Python per kernels, R per variant."""
 
     name: str
-    net: object  # bridge.twins.runner adapter
+    net: object  # crossverify.twins.runner adapter
     python: dict  # kernels -> Trace
     r: dict  # variant -> Trace
 
@@ -76,7 +76,7 @@ def run_from_verifier(verifier):
 def scenario_run(session, scenario, epochs=None):
     """The traces the figures need, computed afresh: the state and the history series (the loss)
     at every epoch; every intermediate too when a whole run of them is small."""
-    from bridge.twins.runner import network_for
+    from crossverify.twins.runner import network_for
     net = network_for(scenario)
     n = epochs or scenario.epochs
     record = None if net.checkpoints(n) is None else []
@@ -87,8 +87,8 @@ def scenario_run(session, scenario, epochs=None):
 @dataclass
 class ReportData:
     runs: list  # ScenarioRun
-    rows: list  # bridge.check.verify.Row, in `crossverify run`'s order
-    reproduced: list  # bridge.explain.reproduce.Quantity, in `crossverify reproduce`'s order
+    rows: list  # crossverify.check.verify.Row, in `crossverify run`'s order
+    reproduced: list  # crossverify.explain.reproduce.Quantity, in `crossverify reproduce`'s order
     versions: dict = field(default_factory=dict)
     session: object = None
 
@@ -96,13 +96,13 @@ class ReportData:
 def check_rows(verifier, progress=None):
     """`crossverify run`'s rows of one scenario, from this verifier, so the figures reuse the
     traces the checks computed."""
-    from bridge.check.verify import scenario_rows
+    from crossverify.check.verify import scenario_rows
     return scenario_rows(verifier, progress=progress)
 
 
 def reproduce_rows(session, names, fixtures_dir=None, progress=None, twin=None):
     """`crossverify reproduce`'s rows of the scenarios in ``names`` (those whose twin declares printed numbers)."""
-    from bridge.explain.reproduce import reproduce
+    from crossverify.explain.reproduce import reproduce
     return reproduce(session, fixtures_dir, names, twin, progress)
 
 
@@ -111,8 +111,8 @@ def collect(session, names, fixtures_dir=None, progress=None, twin=None):
     (of ``twin`` when given)."""
     from importlib.metadata import version
 
-    from bridge.twins.scenarios import load_scenario
-    from bridge.check.verify import Verifier
+    from crossverify.twins.scenarios import load_scenario
+    from crossverify.check.verify import Verifier
     runs, rows = [], []
     for name in names:
         verifier = Verifier(session, load_scenario(name, fixtures_dir, twin))
@@ -159,7 +159,7 @@ def loss_series(run, trace):
         if loss not in series:
             return None
         return series[loss].reshape(len(series[loss]), -1).mean(axis=1)
-    from bridge.twins.protocol import call_by_name
+    from crossverify.twins.protocol import call_by_name
     fn = run.twin.resolve(loss, "loss")
     needed = [p.name for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
     if not set(needed) <= set(series):
@@ -347,8 +347,8 @@ def boundary_grid(X, n=200, sample_axis=1):
 def boundary_values(run, session, xx_yy_grid=None):
     """[(title, output over the grid)]: Python with plain numpy (float kernels), and R's
     reference variant, each with its own trained state, through the twin's predict functions."""
-    from bridge.twins.protocol import call_by_name
-    from python_impl.kernels import get_kernels
+    from crossverify.twins.protocol import call_by_name
+    from crossverify.python_impl.kernels import get_kernels
     twin, net = run.twin, run.net
     name, axis = boundary_layout(net)
     xx, yy, grid = xx_yy_grid or boundary_grid(net.data[name], sample_axis=axis)
@@ -406,13 +406,13 @@ class FigureSpec:
 
 def horizons_of(runs):
     """The first epoch the float-kernel weights part from R's by more than 2^-26 of their size."""
-    from bridge.check.engine import horizon
+    from crossverify.check.engine import horizon
     return {run.name: horizon(run.python["float"], run.reference, run.net.weights) for run in runs}
 
 
 def growth_of(run):
     """The growth figure of bridge/explain/growth.py for one run's float-kernel trajectory."""
-    from bridge.explain.growth import growth_plot, measure_growth
+    from crossverify.explain.growth import growth_plot, measure_growth
     return growth_plot(measure_growth(run.python["float"], run.reference, run.twin, run.name))
 
 
@@ -601,7 +601,7 @@ def prepare_target(out_dir):
 def write_report(out_dir, data, progress=None):
     """Draw every figure and write DIR/index.html (figures embedded), DIR/figures/*.png and
     DIR/report.json through a temporary folder beside DIR, put in place at the end (bridge/files.py)."""
-    from bridge.files import replace_folder_atomically
+    from crossverify.files import replace_folder_atomically
 
     target = prepare_target(out_dir)
     figures = []

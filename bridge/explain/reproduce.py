@@ -21,9 +21,9 @@ the status it is expected to have:
 import dataclasses
 from dataclasses import dataclass
 
-from bridge.twins.protocol import call_by_name
-from bridge.twins.runner import network_for
-from bridge.twins.scenarios import list_scenarios, load_scenario
+from crossverify.twins.protocol import call_by_name
+from crossverify.twins.runner import network_for
+from crossverify.twins.scenarios import list_scenarios, load_scenario
 
 NUDGE = 1e-16
 REPRODUCED = "reproduced"

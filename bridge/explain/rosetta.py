@@ -23,10 +23,10 @@ import tokenize
 from collections import namedtuple
 from dataclasses import dataclass, field
 
-from bridge.errors import CrossverifyError
-from bridge.explain.style import code as _html_code, head, inline as _inline, scrolling
+from crossverify.errors import CrossverifyError
+from crossverify.explain.style import code as _html_code, head, inline as _inline, scrolling
 
-from bridge.paths import PROJECT_ROOT as ROOT
+from crossverify.paths import PROJECT_ROOT as ROOT
 MARKER = re.compile(r"#\s*rosetta:\s*(?P<net>[\w-]+)\s+(?P<key>\w+)(?:\s+(?P<tag>[\w-]+))?\s*$")
 
 
@@ -229,7 +229,7 @@ class Rosetta:
 
 def shipped():
     """The shipped twins, in the order of their folders."""
-    from bridge.twins.protocol import load_twin, shipped_twins
+    from crossverify.twins.protocol import load_twin, shipped_twins
     return [load_twin(path) for path in shipped_twins().values()]
 
 
@@ -368,7 +368,7 @@ class PredictionDemo:
     epochs: int
     python_predict: str  # the Python predict function's name
     python_file: str  # its file, as the page shows it
-    predictions: list  # [(variant, bridge.explain.steps.Prediction)]
+    predictions: list  # [(variant, crossverify.explain.steps.Prediction)]
 
 
 def manifest_twin(path):
@@ -384,8 +384,8 @@ def manifest_twin(path):
 def twin_scenarios(twin, fixtures_dir=None):
     """The scenarios of ``twin`` in ``fixtures_dir`` (default: the twin's own scenarios/ folder, else the
     shipped fixtures), loaded and validated."""
-    from bridge.paths import SHIPPED_FIXTURES
-    from bridge.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.paths import SHIPPED_FIXTURES
+    from crossverify.twins.scenarios import list_scenarios, load_scenario
 
     folder = fixtures_dir
     if folder is None:
@@ -405,8 +405,8 @@ def _cost(scenario):
 def prediction_demo(session, twins=None, fixtures_dir=None, kernels="exact"):
     """For each twin with predict functions: its cheapest scenario trained in full, then the new data of
     its new_data hook scored by Python and by R's every variant. [PredictionDemo]."""
-    from bridge.explain.steps import prediction
-    from bridge.twins.runner import network_for
+    from crossverify.explain.steps import prediction
+    from crossverify.twins.runner import network_for
 
     demos = []
     for twin in (list(twins) if twins is not None else shipped()):

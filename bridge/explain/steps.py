@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from python_impl.kernels import KERNELS, get_kernels
+from crossverify.python_impl.kernels import KERNELS, get_kernels
 
-from bridge.errors import CrossverifyError, RCallError
-from bridge.explain import machine
-from bridge.twins.protocol import call_by_name
-from bridge.twins.runner import network_for
-from bridge.check.verify import check_name
+from crossverify.errors import CrossverifyError, RCallError
+from crossverify.explain import machine
+from crossverify.twins.protocol import call_by_name
+from crossverify.twins.runner import network_for
+from crossverify.check.verify import check_name
 
 MARK = "*"
 DEFAULT_COLUMNS = 4  # wider matrices (a data set's 1000 samples) show this many columns

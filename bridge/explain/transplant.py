@@ -24,8 +24,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from bridge.check.ulp import ulp_distance
-from python_impl.kernels import ExactKernels, internal_matprod
+from crossverify.check.ulp import ulp_distance
+from crossverify.python_impl.kernels import ExactKernels, internal_matprod
 
 # the fused nodes of tracing.py and every xp operation: the occurrences a swap may change
 ROUNDING_OPS = ("dot", "exp", "sigmoid", "sum", "mean", "tanh", "log", "log1p", "expm1", "sqrt", "abs",

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
+from crossverify.errors import CrossverifyError
 
 MATPROD_ENV = "CROSSVERIFY_R_MATPROD"
 MATPROD_CHOICES = ("auto", "default", "internal", "blas", "default.simd")
@@ -225,7 +225,7 @@ def same_bits(a, b):
 
 def blas_sums_like_reference(session):
     """(agrees, elements): whether R's BLAS gave the reference BLAS's bits on every probe product."""
-    from python_impl.kernels import ExactKernels
+    from crossverify.python_impl.kernels import ExactKernels
 
     pairs = probe_matrices()
     got = r_products(session, "blas", pairs)
@@ -235,7 +235,7 @@ def blas_sums_like_reference(session):
 
 def internal_loop_reproduced(session):
     """Whether R's internal loop gave python_impl's internal_matprod bits on every probe product."""
-    from python_impl.kernels import internal_matprod
+    from crossverify.python_impl.kernels import internal_matprod
 
     pairs = probe_matrices()
     got = r_products(session, "internal", pairs)
@@ -245,7 +245,7 @@ def internal_loop_reproduced(session):
 def sums_reproduced(session):
     """Whether R's colSums, rowSums and mean (long-double accumulators, R's src/main/array.c and
     summary.c) gave the exact kernels' bits on values whose sum depends on the accumulator."""
-    from python_impl.kernels import ExactKernels
+    from crossverify.python_impl.kernels import ExactKernels
 
     rng = np.random.default_rng(20170529)
     x = rng.standard_normal((40, 7)) * 10.0 ** rng.integers(-12, 12, (40, 7))
@@ -260,7 +260,7 @@ def exp_is_libm(session):
     Python share this process's C library, so R's exp is normally libm's exp."""
     import math
 
-    from python_impl.kernels import LIBM_EXP_VIA_NUMEXPR
+    from crossverify.python_impl.kernels import LIBM_EXP_VIA_NUMEXPR
 
     x = np.concatenate([np.linspace(-745.0, 709.0, 2001), np.random.default_rng(7).uniform(-40, 40, 2000)])
     libm = np.array([math.exp(v) for v in x])
@@ -336,7 +336,7 @@ def choose_matprod(platform, requested="auto"):
 
 def apply_matprod(session, platform, requested="auto"):
     """Set R's ``options(matprod = )`` and the exact kernels' path to the plan for ``requested``."""
-    from python_impl.kernels import set_matprod_path
+    from crossverify.python_impl.kernels import set_matprod_path
 
     plan = choose_matprod(platform, requested)
     session.eval(f"options(matprod = '{plan.option}')")

@@ -15,11 +15,11 @@ import threading
 
 import numpy as np
 
-from bridge.errors import RCallError, RUnavailableError
+from crossverify.errors import RCallError, RUnavailableError
 
-from bridge.paths import R_PACKAGE_DIR
-from bridge.session import platform
-from bridge.session.versions import rpy2_requirement, series_fits, version_tuple  # noqa: F401 - re-exported
+from crossverify.paths import R_PACKAGE_DIR
+from crossverify.session import platform
+from crossverify.session.versions import rpy2_requirement, series_fits, version_tuple  # noqa: F401 - re-exported
 INSTALL_R = "sudo apt-get update && sudo apt-get install -y r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
 
 _SESSION = None

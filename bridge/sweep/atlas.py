@@ -21,9 +21,9 @@ import os
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
-from bridge.files import replace_folder_atomically
-from bridge.sweep.storage import RESULTS, SWEEP, read_results, read_sweep
+from crossverify.errors import CrossverifyError
+from crossverify.files import replace_folder_atomically
+from crossverify.sweep.storage import RESULTS, SWEEP, read_results, read_sweep
 
 NOT_PARAMS = ("seed",)  # the axis the atlas aggregates over
 
@@ -246,7 +246,7 @@ def _copy_table(source, frame, folder):
     import pyarrow as pa
     import pyarrow.parquet as pq
     if os.path.isdir(source):
-        from bridge.sweep.storage import Store
+        from crossverify.sweep.storage import Store
         sweep = read_sweep(source)
         order = [c["key"] for c in sweep["configurations"]] if sweep else None
         table = Store(source).table(order)

@@ -16,9 +16,9 @@ twin's declaration.
 """
 import numpy as np
 
-from bridge.errors import CrossverifyError
-from bridge.twins.protocol import load_twin
-from bridge.twins.scenarios import PREPROCESSING_NONE, Scenario
+from crossverify.errors import CrossverifyError
+from crossverify.twins.protocol import load_twin
+from crossverify.twins.scenarios import PREPROCESSING_NONE, Scenario
 
 GENERATORS = ("moons", "blobs", "circles")
 RESERVED = ("epochs", "seed", "discard", "hidden")

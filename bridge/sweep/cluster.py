@@ -19,8 +19,8 @@ docs/SWEEP.md gives the evidence behind the choices below.
   recorded as that configuration's failure. An R error is not a death: it is a failed row with R's
   message, returned like any other row.
 """
-from bridge.errors import CrossverifyError, RUnavailableError
-from bridge.sweep.storage import deferred_interrupt
+from crossverify.errors import CrossverifyError, RUnavailableError
+from crossverify.sweep.storage import deferred_interrupt
 
 LOCAL_PREFIX = "local:"
 
@@ -90,7 +90,7 @@ class DaskRunner:
         if not configs:
             return
         distributed = _dask()
-        from bridge.sweep.worker import failure_row, run_in_r_thread
+        from crossverify.sweep.worker import failure_row, run_in_r_thread
         cluster, client = self._connect()
         by_key = {}
         futures = []

@@ -24,8 +24,8 @@ import signal
 from collections import deque
 from multiprocessing.connection import wait
 
-from bridge.errors import CrossverifyError
-from bridge.sweep.storage import deferred_interrupt
+from crossverify.errors import CrossverifyError
+from crossverify.sweep.storage import deferred_interrupt
 
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 START_TIMEOUT = 300.0  # seconds for a worker to import everything and start R
@@ -42,15 +42,15 @@ def serve(conn):
     """A worker process's main function: R on this (main) thread, then one configuration per message."""
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from bridge.errors import CrossverifyError as Error
+    from crossverify.errors import CrossverifyError as Error
     try:
-        from bridge.session.rsession import get_session
+        from crossverify.session.rsession import get_session
         session = get_session()
     except Error as exc:
         conn.send(("fatal", str(exc)))
         return
-    from bridge.sweep.spec import Config
-    from bridge.sweep.worker import run_config
+    from crossverify.sweep.spec import Config
+    from crossverify.sweep.worker import run_config
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -104,7 +104,7 @@ class LocalRunner:
 
     def run(self, configs, on_result):
         """Run ``configs``, calling ``on_result(row)`` in this process as each finishes."""
-        from bridge.sweep.worker import failure_row
+        from crossverify.sweep.worker import failure_row
         pending = deque(configs)
         if not pending:
             return

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bridge.sweep.storage import Store, deferred_interrupt
+from crossverify.sweep.storage import Store, deferred_interrupt
 
 
 @dataclass

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
+from crossverify.errors import CrossverifyError
 
 SETTINGS = {"twin": None, "preprocessing": "none", "checkpoint_every": 1000, "decimals": 5}
 GRID_DEFAULTS = {"epochs": 1000, "seed": 42, "discard": 0}
@@ -310,7 +310,7 @@ def load(path=None, params=(), twin=None):
 
 def _twin_reference(name, path):
     """A shipped twin's name as it is; a twin's folder as an absolute path (relative to the sweep file)."""
-    from bridge.twins.protocol import shipped_twins
+    from crossverify.twins.protocol import shipped_twins
     if name in shipped_twins():
         return name
     base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()

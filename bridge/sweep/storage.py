@@ -18,8 +18,8 @@ import os
 import signal
 import threading
 
-from bridge.errors import CrossverifyError
-from bridge.files import TMP_PREFIX, write_atomically
+from crossverify.errors import CrossverifyError
+from crossverify.files import TMP_PREFIX, write_atomically
 
 PARTS = "parts"
 RESULTS = "results.parquet"

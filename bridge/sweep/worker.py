@@ -31,12 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from bridge.check import bounds
-from bridge.check.engine import compare_traces
-from bridge.check.saturation import describe, saturation
-from bridge.errors import RCallError
-from bridge.twins.protocol import call_by_name
-from bridge.twins.runner import TwinRun
+from crossverify.check import bounds
+from crossverify.check.engine import compare_traces
+from crossverify.check.saturation import describe, saturation
+from crossverify.errors import RCallError
+from crossverify.twins.protocol import call_by_name
+from crossverify.twins.runner import TwinRun
 
 STATUS_OK, STATUS_FAILED = "ok", "failed"
 
@@ -102,7 +102,7 @@ def _saturation_fields(trace, spec, side):
 
 def evaluate(config, session):
     """The result fields of one configuration (raises on any error: ``run_config`` records it)."""
-    from bridge.sweep.build import scenario_for
+    from crossverify.sweep.build import scenario_for
     clock = {}
     started = time.perf_counter()
     scenario = scenario_for(config)
@@ -207,8 +207,8 @@ def _r_thread():
 
 
 def _start_and_run(config_dict):
-    from bridge.session import rsession
-    from bridge.sweep.spec import Config
+    from crossverify.session import rsession
+    from crossverify.sweep.spec import Config
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rpy2: "R is not initialized by the main thread" - by design here
         session = rsession.get_session()

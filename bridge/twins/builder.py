@@ -27,9 +27,9 @@ import tempfile
 
 import numpy as np
 
-from bridge.errors import CrossverifyError
-from bridge.twins.protocol import shipped_twins
-from bridge.twins.scenarios import FORMAT, PREPROCESSING_NONE, _groups, load_scenario, unknown_keys
+from crossverify.errors import CrossverifyError
+from crossverify.twins.protocol import shipped_twins
+from crossverify.twins.scenarios import FORMAT, PREPROCESSING_NONE, _groups, load_scenario, unknown_keys
 
 RNG = "numpy.random.seed(seed), then numpy.random.uniform(size=shape) per weight, [0, 1)"
 GENERATORS = {"moons": "make_moons", "blobs": "make_blobs", "circles": "make_circles"}
@@ -482,7 +482,7 @@ def target(out_dir, name, force):
 def write(path, manifest):
     """Write ``manifest`` to ``path`` through a temporary file and a rename (bridge/files.py); a
     folder made for it is removed again when the write fails."""
-    from bridge.files import write_atomically
+    from crossverify.files import write_atomically
 
     folders = [os.path.dirname(os.path.abspath(path))]
     folders.append(os.path.dirname(folders[0]))

@@ -28,8 +28,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from bridge.errors import CrossverifyError, UnknownNameError
-from bridge.paths import PROJECT_ROOT
+from crossverify.errors import CrossverifyError, UnknownNameError
+from crossverify.paths import SHIPPED_TWINS
 
 
 class TwinError(CrossverifyError):
@@ -287,7 +287,6 @@ def _load_file(path, module_name, twin_name):
 
 # -- finding twins -------------------------------------------------------------------------------
 
-SHIPPED_TWINS = os.path.join(PROJECT_ROOT, "twins")
 DECLARATION = "twin.py"
 _LOADED = {}
 

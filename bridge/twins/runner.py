@@ -5,10 +5,10 @@ Everything here reads the twin's declaration (bridge/twins/protocol.py); nothing
 """
 import numpy as np
 
-from bridge.check.tracing import derive_spec, trace_epoch
-from bridge.twins.protocol import call_by_name
-from python_impl.kernels import get_kernels
-from python_impl.trace import Trace, run_epochs, run_lockstep
+from crossverify.check.tracing import derive_spec, trace_epoch
+from crossverify.twins.protocol import call_by_name
+from crossverify.python_impl.kernels import get_kernels
+from crossverify.python_impl.trace import Trace, run_epochs, run_lockstep
 
 # A run keeps every intermediate of every epoch while that is at most this many numbers
 # (16 MB); longer runs keep them at every CHECKPOINT_EVERY-th epoch and the last, and the

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.errors import FixtureError, UnknownNameError
-from bridge.twins.protocol import DECLARATION, load_twin, shipped_twins
+from crossverify.errors import FixtureError, UnknownNameError
+from crossverify.twins.protocol import DECLARATION, load_twin, shipped_twins
 
-from bridge.paths import SHIPPED_FIXTURES  # noqa: F401 - re-exported
+from crossverify.paths import SHIPPED_FIXTURES  # noqa: F401 - re-exported
 FORMAT = "crossverify-scenario/1"
 SMALLEST_NORMAL = 2.0 ** -1022
 SUBNORMAL_HEX = re.compile(r"^[+-]?0x0\.[0-9a-fA-F]*p-1022$")

@@ -1,6 +1,6 @@
 """Power iteration (power_iteration.py beside power_iteration.R): the declaration, the one place the
 twin's names and shapes are listed."""
-from bridge.twins.protocol import RSide, Step, Twin
+from crossverify import RSide, Step, Twin
 
 TWIN = Twin(
     name="power_iteration",

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from bridge.twins.builder import hex_matrix, write  # the manifest format, written atomically
+from crossverify.twins.builder import hex_matrix, write  # the manifest format, written atomically
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "moons-40"

@@ -1,6 +1,6 @@
 """Two tanh hidden layers and a sigmoid output (tanh_net.py beside tanh_net.R): the declaration,
 the one place the twin's names and shapes are listed."""
-from bridge.twins.protocol import RSide, Step, Twin
+from crossverify import RSide, Step, Twin
 
 TWIN = Twin(
     name="tanh_net",

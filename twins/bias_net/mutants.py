@@ -8,7 +8,7 @@ import numpy as np
 
 from meta_tests.mutants import (SEMANTIC, Mutant, before, last_epoch, next_hyper_oracle, python_replacement,
                                 scan)
-from python_impl.kernels import ExactKernels
+from crossverify.python_impl.kernels import ExactKernels
 
 _EXACT = ExactKernels()  # bound now: an oracle runs before its mutant is applied
 PY, R = "python_impl/bias_net.py", "r_impl/R/bias_net.R"

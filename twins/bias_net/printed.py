@@ -2,7 +2,7 @@
 of "Implementing NN using Numpy (Python)". The article's script is unseeded, so its digits are not
 ours to reproduce; ``crossverify reproduce`` shows ours (seed 42) beside them and requires the same
 shape of answer: each output on the printed side of 0.5 and within 0.1 of its target."""
-from bridge.twins.protocol import Printed
+from crossverify.twins.protocol import Printed
 
 TRAINED_OUTPUT = ("0.98032096", "0.96845624", "0.04532167")
 

@@ -6,7 +6,7 @@ without R: the model reuses python_impl's steps 2-10 and replaces step 11 with R
 """
 import numpy as np
 
-from python_impl import bias_net
+from crossverify.python_impl import bias_net
 
 # Mirrors VARIANTS in r_impl/R/bias_net.R (a test checks that the two agree).
 VARIANTS = {

@@ -11,8 +11,8 @@ through this twin's declaration (twin.py: explain_step, new_data, pitfalls; brid
 """
 import numpy as np
 
-from bridge.explain import machine
-from twins.bias_net import rmodel
+from crossverify.explain import machine
+from crossverify.shipped_twins.bias_net import rmodel
 
 FIRST_STEP = 2  # hidden_layer_input = X . wh + bh: where R's bias layout is first used
 BIAS_STEP = 11  # the bias update

@@ -2,8 +2,8 @@
 "Implementing NN using Numpy (Python)" and "...using R"), with the four R bias variants of
 docs/ARCHITECTURE.md: the reference (``corrected``) and three the Python model of R's
 recycling (rmodel.py) predicts."""
-from bridge.twins.protocol import RSide, Step, Twin, Variant
-from twins.bias_net import printed, rmodel, teaching
+from crossverify.twins.protocol import RSide, Step, Twin, Variant
+from crossverify.shipped_twins.bias_net import printed, rmodel, teaching
 
 VARIANT_TEXT = {
     "article": "the article's script: biases replicated with byrow = FALSE (one per sample when there are as many samples as hidden neurons), updated with rowSums",
@@ -16,8 +16,8 @@ TWIN = Twin(
     name="bias_net",
     title="The article's bias network",
     section="Understanding and coding Neural Networks From Scratch: steps 0-11",
-    python="python_impl.bias_net:epoch",
-    python_predict="python_impl.bias_net:predict",
+    python="crossverify.python_impl.bias_net:epoch",
+    python_predict="crossverify.python_impl.bias_net:predict",
     r=RSide(files=("../../r_impl/R/bias_net.R",), epoch="bias_net_epoch", start="bias_net_start",
             predict="bias_net_predict"),
     state=("wh", "bh", "wout", "bout"),

@@ -4,7 +4,7 @@ run's mean error every 1000 epochs, of which epochs 7000-9000 depend on summatio
 
 The texts are the article's, as printed (fixtures/detail-*/manifest.json keep them too, under
 ``article_numbers``; tests/test_reproduce.py checks that the two agree)."""
-from bridge.twins.protocol import Printed
+from crossverify.twins.protocol import Printed
 
 UNTRAINED_ERROR = ("0.05013458", "0.03727248", "0.25388062")
 MEAN_ERROR = {0: "0.23478", 1000: "0.25000", 2000: "0.25000", 3000: "0.25000", 4000: "0.05129", 5000: "0.02163",

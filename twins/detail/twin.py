@@ -2,15 +2,15 @@
 in detail"), used for the toy data and the moons data of that section: the chain rule written out
 link by link under the notebook's own names, steps numbered 1-16 in the order one epoch computes
 them."""
-from bridge.twins.protocol import Preprocess, RSide, Step, Twin, Variant
-from twins.detail import printed, teaching
+from crossverify.twins.protocol import Preprocess, RSide, Step, Twin, Variant
+from crossverify.shipped_twins.detail import printed, teaching
 
 TWIN = Twin(
     name="detail",
     title="The article's detail-section network",
     section="Understanding the implementation of Neural Networks from scratch in detail",
-    python="python_impl.detail:epoch",
-    python_predict="python_impl.detail:predict",
+    python="crossverify.python_impl.detail:epoch",
+    python_predict="crossverify.python_impl.detail:predict",
     r=RSide(files=("../../r_impl/R/bias_net.R", "../../r_impl/R/detail.R"), epoch="detail_epoch",
             predict="detail_predict"),
     state=("weights_input_hidden", "weights_hidden_output"),
@@ -65,7 +65,7 @@ TWIN = Twin(
     hyper=("lr",),
     # "normalise": X is stored raw, one sample per row; each side subtracts the global minimum,
     # divides by the global maximum and transposes it (the article's moons preparation)
-    preprocessing={"normalise": Preprocess(python="python_impl.detail:normalise_data", r="detail_normalise_data",
+    preprocessing={"normalise": Preprocess(python="crossverify.python_impl.detail:normalise_data", r="detail_normalise_data",
                                            stored={"X": ("n", "f")},
                                            description="X -= X.min(); X /= X.max(); then transposed")},
     variants={"article": Variant(description="the article's R translation, one per step")},

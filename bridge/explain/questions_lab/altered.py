@@ -12,7 +12,7 @@ each computes R's bits.
 """
 import numpy as np
 
-from python_impl import bias_net
+from crossverify.python_impl import bias_net
 
 
 def question_epoch(X, y, state, lr, xp, slope_of="activation", lr_in_delta=False):
@@ -64,7 +64,7 @@ def fd_gradient(loss, state, name, h):
 def descend(epoch, predict, X, y, state, lr, epochs, xp, axis=None):
     """Gradient descent for ``epochs`` epochs: full batch (axis None) or one update per sample along
     ``axis`` (0: rows are samples, 1: columns are), with the network's ``epoch(X, y, state, lr, xp)``
-    and ``predict(X, state, xp)`` (python_impl.bias_net, python_impl.detail). Returns the
+    and ``predict(X, state, xp)`` (crossverify.python_impl.bias_net, crossverify.python_impl.detail). Returns the
     final state and loss[e] = mean((y - predict(X, state))^2) / 2 for the state epoch e starts
     from, the last element after the last epoch."""
     loss = np.empty(epochs + 1)

@@ -5,7 +5,7 @@ column by column unless ``byrow = TRUE``, and R recycles a vector down a matrix'
 broadcasts a row over its rows (twins/bias_net/rmodel.py models both)."""
 import numpy as np
 
-from bridge.twins.runner import network_for
+from crossverify.twins.runner import network_for
 
 from .answer import Answer, Figure, agree, same_bits
 

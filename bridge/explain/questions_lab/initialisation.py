@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from bridge.check.saturation import saturated_steps
-from bridge.twins.runner import network_for
+from crossverify.check.saturation import saturated_steps
+from crossverify.twins.runner import network_for
 
 from .answer import Answer, Figure, agree
 from .shapes import other_init

@@ -13,12 +13,12 @@ import re
 
 import numpy as np
 
-from bridge.errors import RCallError
-from bridge.paths import PROJECT_ROOT, R_PACKAGE_DIR
-from bridge.twins.protocol import RSide, Variant, load_twin
-from bridge.twins.runner import network_for
-from bridge.twins.scenarios import Scenario, load_scenario
-from python_impl.kernels import get_kernels
+from crossverify.errors import RCallError
+from crossverify.paths import PROJECT_ROOT, R_PACKAGE_DIR
+from crossverify.twins.protocol import RSide, Variant, load_twin
+from crossverify.twins.runner import network_for
+from crossverify.twins.scenarios import Scenario, load_scenario
+from crossverify.python_impl.kernels import get_kernels
 
 from .answer import Code
 
@@ -130,7 +130,7 @@ class Lab:
     def snippets(self):
         """Every marked statement of the shipped twins' source files and of the questions' own files."""
         def read():
-            from bridge.explain.rosetta import read_snippets, shipped, source_files
+            from crossverify.explain.rosetta import read_snippets, shipped, source_files
             paths = []
             for twin in shipped():
                 py, r = source_files(twin)

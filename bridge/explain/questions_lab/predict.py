@@ -1,12 +1,12 @@
 """The reader's question "how do I predict new data?": the forward pass alone (steps 2-4) with the weights
 training left, in both languages. The new inputs and the way R lays its trained biases out for them
 come from the twin's own teaching hook (``new_data``, twins/bias_net/teaching.py), through
-``bridge.explain.steps.prediction``; the article's R model, whose biases belong to its training rows,
+``crossverify.explain.steps.prediction``; the article's R model, whose biases belong to its training rows,
 cannot score a row it was not trained on."""
 import numpy as np
 
-from bridge.explain.steps import prediction
-from bridge.twins.runner import network_for
+from crossverify.explain.steps import prediction
+from crossverify.twins.runner import network_for
 
 from .answer import Answer, Figure, same_bits
 

@@ -9,7 +9,7 @@ networks' own epoch functions, SGD by calling them on one sample at a time (``de
 bridge/explain/questions_lab/altered.py and r_impl/R/questions.R)."""
 import numpy as np
 
-from bridge.twins.runner import network_for
+from crossverify.twins.runner import network_for
 
 from . import altered
 from .answer import Answer, Figure, agree, same_bits

@@ -7,8 +7,8 @@ inner sizes must agree; ``*`` pairs cells one to one, which R allows only for eq
 also broadcasts; a flat numpy vector of shape (n,) broadcasts against an n x 1 column to n x n."""
 import numpy as np
 
-from python_impl import bias_net, detail
-from python_impl.kernels import get_kernels
+from crossverify.python_impl import bias_net, detail
+from crossverify.python_impl.kernels import get_kernels
 
 from . import altered
 from .answer import Answer, Figure, agree, same_bits
