@@ -25,7 +25,6 @@ from tests.example_defects import DEFECTS
 EXAMPLES = os.path.join(ROOT, "examples")
 NAMES = ("tanh_net", "power_iteration")
 # what an example may import: numpy, the standard library, and the protocol's declaration classes
-# the public surface a user's twin may use: `import crossverify` (its declaration classes) and the scenario writer
 ALLOWED_IMPORTS = {"numpy", "argparse", "json", "os", "crossverify", "crossverify.twins.builder"}
 
 
