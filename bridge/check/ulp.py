@@ -59,9 +59,19 @@ def format_ulps(n):
     return f"{int(n)} ULP" + ("" if n == 1 else "s") + " apart"
 
 
+def apart_text(a, b):
+    """How far apart two doubles are, in words a reader can use: ULPs for two values of one sign;
+    for two of opposite signs the count through zero is true but says nothing (0.5 and -0.5 are
+    about 9e18 apart), so it is given as the signs and the absolute difference instead."""
+    a, b = float(a), float(b)
+    if np.isnan(a) or np.isnan(b) or a == 0.0 or b == 0.0 or (a > 0) == (b > 0):
+        return format_ulps(ulp_distance(a, b))
+    return "of opposite signs (too far apart to count in ULPs)"
+
+
 def describe_pair(a, b, labels=("left", "right")):
     """Two doubles in decimal (repr, which reads back to the same bits) and hex (float.hex), and
     how many ULPs apart they are."""
     a, b = float(a), float(b)
     return (f"{labels[0]} {a!r} ({a.hex()}) vs {labels[1]} {b!r} ({b.hex()}): "
-            f"{format_ulps(ulp_distance(a, b))}")
+            f"{apart_text(a, b)}")

@@ -22,10 +22,12 @@ def add_parser(sub):
     parser.add_argument("--scenario", default=None,
                         help="scenario (default: the first of the fixtures folder, or of the twin's scenarios)")
     parser.add_argument("--variant", default=None, help="R variant (default: the twin's reference variant)")
-    parser.add_argument("--kernels", default="float", choices=verify.KERNELS,
-                        help="Python kernels (default: float, plain numpy)")
-    parser.add_argument("--mode", default="free-running", choices=verify.MODES,
-                        help="free-running (default: each side follows its own trajectory) or lockstep")
+    parser.add_argument("--kernels", default=None, choices=verify.KERNELS,
+                        help="Python kernels: exact or float (plain numpy). Default, with --mode not given either: "
+                             "the first row of `crossverify run` that does not meet its expectation, exact kernels "
+                             "first (float free-running when every row meets, which the account says)")
+    parser.add_argument("--mode", default=None, choices=verify.MODES,
+                        help="free-running (each side follows its own trajectory) or lockstep; default: see --kernels")
     parser.add_argument("--against", default="python", choices=AGAINST,
                         help="the left side: python (default) or, for a non-reference variant, the Python model of "
                              "that R variant")
@@ -38,22 +40,33 @@ def add_parser(sub):
     parser.add_argument("--figure", metavar="FILE.png", default=None,
                         help="also write the growth figure (free-running) as a PNG")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("--gallery", metavar="FOLDER", default=None,
+                        help="instead of one comparison, explain every twin in FOLDER (each on its first scenario, "
+                             "from the row explain chooses) and print the gallery page in Markdown: what each R "
+                             "side wrote, the slip explain names and the fix (docs/SLIPS.md is examples/slips)")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="with --gallery: write the page to FILE (atomically) instead of printing it")
     parser.set_defaults(handler=run)
 
 
 def run(args, out):
     from crossverify.cli.main import check_epochs, scenario_from_args
     from crossverify.errors import CrossverifyError
-    from crossverify.explain.causes import explain, parse_site
+    from crossverify.explain.causes import explain, parse_site, row_choice
     from crossverify.explain.chain import render_text, to_json
     from crossverify.session.rsession import get_session
 
+    if args.gallery or args.out:
+        return run_gallery(args, out)
     check_epochs(args)
     if args.figure and not args.figure.endswith(".png"):
         raise CrossverifyError(f"--figure {args.figure}: the figure is written as PNG; give a name ending in .png.")
     scenario = scenario_from_args(args)
     sites = [parse_site(s, scenario.twin) for s in args.at]  # every input checked before R starts
-    ex = explain(get_session(), scenario, args.variant, args.kernels, args.mode, args.epochs, sites, args.against)
+    session = get_session()
+    row = row_choice(session, scenario, args.variant, args.kernels, args.mode, args.epochs)
+    ex = explain(session, scenario, args.variant, row.kernels, row.mode, args.epochs, sites, args.against)
+    ex.row = row
     if args.figure:
         if ex.growth is None:
             raise CrossverifyError("--figure: the growth figure needs a free-running comparison that diverges.")
@@ -68,6 +81,31 @@ def run(args, out):
         out.write("\n")
     else:
         out.write(render_text(ex))
+    return EXIT_OK
+
+
+def run_gallery(args, out):
+    """``--gallery FOLDER [--out FILE]``: the gallery page."""
+    import os
+
+    from crossverify.errors import CrossverifyError
+    from crossverify.explain import slip_gallery
+    from crossverify.files import write_atomically
+    from crossverify.session.rsession import get_session
+
+    if not args.gallery:
+        raise CrossverifyError(f"--out {args.out}: --out writes the gallery page; give --gallery FOLDER with it, "
+                               f"e.g. --gallery examples/slips.")
+    if not os.path.isdir(args.gallery) or not slip_gallery.twin_folders(args.gallery):
+        raise CrossverifyError(f"--gallery {args.gallery}: not a folder of twins (each a sub-folder holding "
+                               f"twin.py and scenarios/); examples/slips is one.")
+    name = os.path.relpath(os.path.abspath(args.gallery)).replace(os.sep, "/")
+    page = slip_gallery.markdown(slip_gallery.exhibits(get_session(), args.gallery), name)
+    if args.out:
+        write_atomically(args.out, page.encode(), hint="choose another --out")
+        out.write(f"wrote {args.out}\n")
+    else:
+        out.write(page)
     return EXIT_OK
 
 

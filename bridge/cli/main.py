@@ -147,9 +147,16 @@ Where next:
 """
 
 
-def where_next(twin_path=None):
-    """The commands to try next, for the twin just checked."""
-    return WHERE_NEXT.format(twin=f" --twin {twin_path}" if twin_path else "")
+def where_next(twin_path=None, failed=None):
+    """The commands to try next, for the twin just checked; ``failed``, the first row that does not meet
+    its expectation, is the one explain is pointed at (explain with no --kernels starts from it)."""
+    twin = f" --twin {twin_path}" if twin_path else ""
+    text = WHERE_NEXT.format(twin=twin)
+    if failed is not None:
+        text = text.replace(f"crossverify explain{twin}  ",
+                            f"crossverify explain{twin} --scenario {failed.scenario} --variant {failed.variant}\n"
+                            f"                           ", 1)
+    return text
 
 
 def _print_table(rows, per_intermediate, out, twin_path=None):
@@ -194,7 +201,7 @@ def _print_table(rows, per_intermediate, out, twin_path=None):
     met = len(rows) - len(failed) - len(unchecked)
     out.write(f"\n{met} of {len(rows)} checks meet their expectation"
               + (f"; {len(unchecked)} could not be made (above).\n" if unchecked else ".\n"))
-    out.write(where_next(twin_path))
+    out.write(where_next(twin_path, failed[0] if failed else None))
 
 
 def progress_printer():

@@ -31,8 +31,9 @@ import numpy as np
 
 from crossverify.check import bounds
 from crossverify.check.engine import compare_traces
-from crossverify.check.ulp import ulp_distance
+from crossverify.check.ulp import apart_text, ulp_distance
 from crossverify.check.verify import KERNELS, MODES, check_name
+from crossverify.errors import CrossverifyError
 from crossverify.explain import transplant as tp
 from crossverify.twins.runner import network_for
 from crossverify.python_impl.kernels import MATPROD_PATHS, ExactKernels, FloatKernels, get_kernels
@@ -45,6 +46,7 @@ FORMULA = "formula differs"  # no switch of rounding reproduces R: the two sides
 ENGINE = "not reproduced: R's matrix-product engine"  # R's %*% runs on a BLAS crossverify cannot emulate
 UNTRANSPLANTABLE = "not recomputable"  # the step uses an operation the transplant cannot evaluate
 INCONSISTENT = "inconsistent"  # the left side's own value is not what its traced expression gives
+SLIP = "translation slip"  # a catalogued slip (bridge/explain/slips.py) whose fix, replayed, reproduces R
 
 AGAINST = ("python", "model")
 
@@ -109,9 +111,11 @@ class Cause:
     base: object = None  # the left side's kernels
     element: tuple = None
     model_expr: object = None
+    slip: object = None  # the Slip, for a translation slip
 
     def to_dict(self):
         return {"verdict": self.verdict, "summary": self.summary, "alternative": self.alternative,
+                "slip": None if self.slip is None else self.slip.to_dict(),
                 "operations": [o.to_dict() for o in self.operations],
                 "matrix_operations": None if self.matrix_operations is None else
                 [o.to_dict() for o in self.matrix_operations],
@@ -142,6 +146,7 @@ class Account:
     inputs_checked: list = field(default_factory=list)  # every input token
     cause: Cause = None
     labels: tuple = ("python", "r")
+    shapes: tuple = None  # (left shape, right shape) when the two sides' shapes cannot be paired
     # for replaying the claims (not printed)
     expr: object = None
     right_leaf: object = None
@@ -222,6 +227,7 @@ class Explanation:
     asked: list = field(default_factory=list)  # [chain] for each later site asked about
     growth: object = None
     horizon: int = None
+    row: object = None  # the RowChoice, when the caller asked which row this is (crossverify explain)
     explainer: object = field(default=None, repr=False)  # the Explainer, for replaying its claims
 
     @property
@@ -246,13 +252,19 @@ def _ulps(a, b):
     return int(ulp_distance(a, b))
 
 
+# past 2^53 ULPs two doubles are a factor of 2 or a sign apart: the count says nothing a reader can use
+HUGE_ULPS = 2 ** 53
+
+
 def _ulps_text(n):
+    if n >= HUGE_ULPS:
+        return "more than 2^53 ULPs (a sign or a factor of 2 apart)"
     return f"{n} ULP" + ("" if n == 1 else "s")
 
 
 def _pair(a, b, labels):
     return (f"{labels[0]} {a!r} ({float(a).hex()}) vs {labels[1]} {b!r} ({float(b).hex()}): "
-            f"{_ulps_text(_ulps(a, b))} apart, difference {abs(a - b):.3g}")
+            f"{apart_text(a, b)}, difference {abs(a - b):.3g}")
 
 
 # -- the explainer --------------------------------------------------------------------------------------
@@ -411,15 +423,24 @@ class Explainer:
         """(epoch, name, index) of the first bit difference, in the order a run computes its steps;
         an epoch whose intermediates were not recorded is recomputed to find its first step. None when
         the two sides agree to the bit at every recorded step and after every epoch."""
-        cmp = compare_traces(self.left, self.right, self.spec, self.net.fixed(), "identical", lockstep=self.lockstep,
-                             labels=self.labels, weights=self.net.weights)
-        self.horizon = cmp.horizon
-        if cmp.first is None:
-            return None
-        epoch = cmp.first.epoch
+        try:
+            cmp = compare_traces(self.left, self.right, self.spec, self.net.fixed(), "identical",
+                                 lockstep=self.lockstep, labels=self.labels, weights=self.net.weights)
+        except (ValueError, CrossverifyError):
+            # an intermediate whose shapes the two sides disagree on cannot be compared element by element:
+            # the account starts at the first recorded epoch, where that step differs entirely
+            epoch = self.left.first_epoch
+            if not any(_mismatched(self.left.at(epoch, n), self.right.at(epoch, n)) for _, n, _ in self.spec):
+                raise
+            self.horizon = None
+        else:
+            self.horizon = cmp.horizon
+            if cmp.first is None:
+                return None
+            epoch = cmp.first.epoch
         lv, rv = self.values(epoch)
         for _, name, _ in self.spec:
-            bad = _differ(lv[name], rv[name])
+            bad = _bad(lv[name], rv[name])
             if bad.any():
                 return epoch, name, tuple(int(k) for k in np.argwhere(bad)[0])
         return epoch, cmp.first.name, tuple(cmp.first.index)
@@ -436,16 +457,17 @@ class Explainer:
         lv, rv = self.values(epoch)
         L, R = np.asarray(lv[name], dtype=np.float64), np.asarray(rv[name], dtype=np.float64)
         left_leaf, right_leaf = self.leaf("left", epoch), self.leaf("right", epoch)
-        bad = _differ(L, R)
+        bad = _bad(L, R)
         if index is None or not _inside(bad, index) or not bad[tuple(index)]:
             index = tuple(int(k) for k in np.argwhere(bad)[0]) if bad.any() else tuple(0 for _ in bad.shape)
         index = tuple(index)
         tokens = tp.leaves(expr)
         inputs = [d for d in (self._input_difference(t, left_leaf, right_leaf) for t in tokens) if d is not None]
-        largest, ulps = _largest(L, R)
+        largest, ulps = (float("nan"), 0) if _mismatched(L, R) else _largest(L, R)
         acc = Account(epoch, step, name, self.formulas.get(name, ""), index, _at(L, index), _at(R, index),
                       float("nan"), int(bad.sum()), int(bad.size), largest, ulps, "agrees", inputs=inputs,
-                      inputs_checked=tokens, labels=self.labels, expr=expr, right_leaf=right_leaf, right_value=R)
+                      inputs_checked=tokens, labels=self.labels, expr=expr, right_leaf=right_leaf, right_value=R,
+                      shapes=(L.shape, R.shape) if _mismatched(L, R) else None)
         try:
             T = tp.evaluate(expr, right_leaf, tp.chooser(self.left_kernels))
         except tp.Untransplantable as exc:
@@ -528,7 +550,8 @@ class Explainer:
                                  reproduces_element=True, reproduces_matrix=True, alternative=label,
                                  lines=self.source_lines(acc.name), namespace=namespace, element=element,
                                  model_expr=self.model_spec[acc.name])
-        bound, multiple = self._bound_multiple(acc, expr, left_leaf, right_leaf, L, R, element)
+        bound, multiple = (None, None) if _mismatched(L, R) else \
+            self._bound_multiple(acc, expr, left_leaf, right_leaf, L, R, element)
         size = "" if multiple is None else \
             f"; the difference is {multiple:.3g} times the step's float bound ({bound:.3g})"
         if not self.engine_exact() and any(op == "dot" for _, op in tp.occurrences(expr)):
@@ -536,6 +559,11 @@ class Explainer:
                                  f"reproduce bit for bit, and no switch of rounding gives R's bits at every element"
                                  f"{size}{note}", bound=bound, multiple=multiple, lines=self.source_lines(acc.name),
                          element=element)
+        from crossverify.explain import slips
+        slip = slips.recognise_step(self, acc, left_leaf) if not acc.inputs else None
+        if slip is not None:
+            return Cause(SLIP, slip.sentence(), reproduces_element=True, reproduces_matrix=True, bound=bound,
+                         multiple=multiple, lines=slip.lines, element=element, slip=slip)
         agree = [t for t in tp.leaves(expr) if t not in {i.token for i in acc.inputs}]
         summary = (f"no switch of rounding reproduces R's bits: the two sides compute different formulas for "
                    f"{acc.name}{size}")
@@ -625,6 +653,11 @@ class Explainer:
                     VARIANT, f"the R variant {self.variant!r} computes a different formula, which its model predicts: "
                              f"it starts from another state ({layout}); the variant's Python model of R's start gives "
                              f"R's bits", reproduces_element=True, reproduces_matrix=True, alternative="R's"))
+        from crossverify.explain import slips
+        slip = slips.recognise_start(self, list(diffs))
+        if slip is not None:
+            return StartAccount(list(diffs), shapes, Cause(SLIP, slip.sentence(), reproduces_element=True,
+                                                           reproduces_matrix=True, lines=slip.lines, slip=slip))
         return StartAccount(list(diffs), shapes, Cause(
             FORMULA, f"the two sides build different starting states ({layout}): the left side's start and R's "
                      f"{self.twin.r.start or 'drawn state'} differ"))
@@ -708,6 +741,21 @@ def _differ(a, b):
         return np.ones(np.shape(b), dtype=bool)
 
 
+def _mismatched(a, b):
+    """Shapes no broadcasting reconciles with either side's own (1 x 3 against 3 x 1, 2 x 3 against 3 x 2):
+    a step whose elements cannot be paired."""
+    try:
+        return np.broadcast_shapes(np.shape(a), np.shape(b)) not in (np.shape(a), np.shape(b))
+    except ValueError:
+        return True
+
+
+def _bad(L, R):
+    """The elements of R's value whose bits the left side's does not give; all of them when the shapes
+    cannot be paired."""
+    return np.ones(np.shape(R), dtype=bool) if _mismatched(L, R) else _differ(L, R)
+
+
 def _largest(a, b):
     """(largest |a - b|, largest distance in ULPs) over the elements, a and b broadcast; NaN, 0 when
     their shapes do not broadcast."""
@@ -771,6 +819,66 @@ def parse_site(text, twin):
             return epoch, names[0]
     raise CrossverifyError(f"--at {text}: {step!r} is neither a step number nor an intermediate of {twin.name} "
                            f"({', '.join(twin.names)})")
+
+
+# the rows explain tries when told none, in order: exact kernels first (bit for bit, so any slip shows
+# where it is made), then float kernels (whose rounding may hide a slip behind an earlier difference)
+ROW_ORDER = (("exact", "free-running"), ("exact", "lockstep"), ("float", "free-running"), ("float", "lockstep"))
+WHEN_ALL_MEET = ("float", "free-running")  # rounding's growth across epochs: the account worth reading then
+
+
+@dataclass
+class RowChoice:
+    """The row an explanation is of, and whether it meets its expectation in ``crossverify run``."""
+
+    kernels: str
+    mode: str
+    expectation: str
+    meets: bool  # None: the row could not be checked
+    chosen: bool  # True when explain chose it (no --kernels, no --mode)
+    beyond: object = None  # the row's first divergence beyond its expectation (engine.Divergence), if any
+
+    def sentence(self):
+        row = f"{self.kernels} kernels, {self.mode}"
+        if self.chosen and self.meets is False:
+            return (f"explaining the first row that does not meet its expectation ({row}: expected {self.expectation}; "
+                    f"rows are tried exact kernels first)")
+        if self.chosen:
+            return (f"every row meets its expectation; explaining {row} (expected {self.expectation}), which meets: "
+                    f"what follows is rounding, not a defect")
+        if self.meets is False:
+            text = f"this row ({row}) does not meet its expectation ({self.expectation})"
+            if self.beyond is not None and self.kernels == "float":
+                text += (f"; it first fails at epoch {self.beyond.epoch}, step {self.beyond.step}, {self.beyond.name}, "
+                         f"while the origin below may be harmless rounding that comes first: --kernels exact (or no "
+                         f"--kernels) starts the account at the failure")
+            return text
+        if self.meets is None:
+            return f"this row ({row}) cannot be checked against an expectation ({self.expectation})"
+        return f"this row ({row}) meets its expectation ({self.expectation}): what follows is not a defect"
+
+
+def row_choice(session, scenario, variant=None, kernels=None, mode=None, epochs=None):
+    """The RowChoice for ``kernels`` and ``mode``; with neither given, the first row of ROW_ORDER that does
+    not meet its expectation (WHEN_ALL_MEET when every row meets). A row given only in part is completed
+    from the first of ROW_ORDER that matches it."""
+    from crossverify.check.verify import Verifier
+    verifier = Verifier(session, scenario, epochs)
+    variant = check_name("variant", variant or verifier.net.reference_variant, verifier.variants)
+    chosen = kernels is None and mode is None
+    candidates = [(k, m) for k, m in ROW_ORDER if kernels in (None, k) and mode in (None, m)]
+    rows = {}
+    for k, m in candidates:
+        try:
+            rows[k, m] = verifier.row(variant, k, m)
+        except (ValueError, CrossverifyError):  # the two sides' shapes differ at a step: the row fails
+            return RowChoice(k, m, verifier.expectation(variant, k), False, chosen)
+        if rows[k, m].ok is False or not chosen:
+            beyond = rows[k, m].first_divergence if rows[k, m].ok is False else None
+            return RowChoice(k, m, rows[k, m].expectation, rows[k, m].ok, chosen, beyond)
+    k, m = WHEN_ALL_MEET
+    row = rows.get((k, m)) or verifier.row(variant, k, m)
+    return RowChoice(k, m, row.expectation, row.ok, chosen)
 
 
 def explain(session, scenario, variant=None, kernels="float", mode="free-running", epochs=None, at=(),

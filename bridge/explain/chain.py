@@ -52,8 +52,12 @@ def account_lines(acc, label, indent="  "):
                       f"to {acc.max_abs:.3g} ({C._ulps_text(acc.max_ulps)}): carried from epoch {acc.epoch - 1}{since}",
                       indent)]
     head = f"{label}: {acc.where()}" + (f"  ({acc.formula})" if acc.formula else "")
+    pair = C._pair(acc.left, acc.right, acc.labels)
+    if acc.shapes is not None:
+        (a, b) = ("x".join(map(str, s)) for s in acc.shapes)
+        pair = f"{display(acc.labels[0])} gives a {a} matrix and {display(acc.labels[1])} a {b} one"
     lines = [_wrap(head, indent),
-             _wrap(C._pair(acc.left, acc.right, acc.labels), indent + "  "),
+             _wrap(pair, indent + "  "),
              _wrap(_kind_sentence(acc), indent + "  ")]
     if acc.cause is not None:
         lines += cause_lines(acc.cause, indent + "  ")
@@ -85,8 +89,10 @@ def _short(acc, epoch=False):
     if inherited:
         what += f"; inputs differing: {', '.join(inherited)}"
     when = f"epoch {acc.epoch}, " if epoch else ""
-    return [_wrap(f"{when}step {acc.step} {acc.name}: {acc.elements} of {acc.size} elements differ, up to "
-                  f"{C._ulps_text(acc.max_ulps)} ({acc.max_abs:.3g}): {what}", "    ", "      ")]
+    size = (f"{acc.elements} of {acc.size} elements differ, up to {C._ulps_text(acc.max_ulps)} ({acc.max_abs:.3g})"
+            if acc.shapes is None else "the two sides' shapes differ (" +
+            " against ".join("x".join(map(str, s)) for s in acc.shapes) + ")")
+    return [_wrap(f"{when}step {acc.step} {acc.name}: {size}: {what}", "    ", "      ")]
 
 
 def growth_lines(g):
@@ -169,11 +175,48 @@ def _rounding_origin(ex):
     return cause is not None and cause.verdict == C.ROUNDING
 
 
+# a formula difference this many times the step's float bound is called "far more than rounding"
+FAR = 100.0
+
+
+def formula_consequence(ex):
+    """What a formula difference means for the printed numbers, in words scaled to its size against
+    the step's float bound (a difference inside the bound is never "far more than rounding")."""
+    left, right = display(ex.labels[0]), display(ex.labels[1])
+    cause = getattr(ex.origin_account, "cause", None)
+    slip = " (the translation slip above)" if cause is not None and cause.verdict == C.SLIP else ""
+    multiple = getattr(cause, "multiple", None)
+    if multiple is None:
+        size = "by as much as the formulas differ (no float bound to measure it against)"
+    elif multiple <= 1:
+        size = (f"though at its origin the difference is only {multiple:.3g} of the step's float bound: as small as "
+                f"rounding, yet no switch of rounding reproduces it")
+    elif multiple < FAR:
+        size = f"by more than rounding ({multiple:.3g} times the step's float bound at its origin)"
+    else:
+        size = f"by far more than rounding ({multiple:.3g} times the step's float bound at its origin)"
+    return f"{right} computes another formula than {left}{slip}: every number both print can differ, {size}"
+
+
+def _failing_row_consequence(ex):
+    """For a row that fails while its origin is rounding: where it fails, and the command that explains it."""
+    row = ex.row
+    if row is None or row.meets is not False or row.beyond is None or not _rounding_origin(ex):
+        return None
+    b = row.beyond
+    return (f"the rounding at the origin is harmless, yet this row fails: at epoch {b.epoch}, step {b.step}, {b.name} "
+            f"the difference exceeds what rounding explains. `crossverify explain` with --kernels exact (or with no "
+            f"--kernels) starts the account there.")
+
+
 def render_text(ex):
     left, right = display(ex.labels[0]), display(ex.labels[1])
     out = [f"crossverify explain: {ex.scenario} (twin {ex.twin}), R variant {ex.variant}"
            f"{' (the reference)' if ex.reference else ''}, {ex.kernels} kernels, {ex.mode}, {ex.epochs} epochs",
-           f"{left} against {right}" + (f"; R's %*%: {ex.platform}" if ex.platform else ""), ""]
+           f"{left} against {right}" + (f"; R's %*%: {ex.platform}" if ex.platform else "")]
+    if ex.row is not None:
+        out.append(_wrap(ex.row.sentence()[0].upper() + ex.row.sentence()[1:] + ".", ""))
+    out.append("")
     if ex.first is None and not ex.origin:
         out.append(f"No divergence: {left} and {right} agree to the bit at every recorded step and after every "
                    f"epoch.")
@@ -212,10 +255,10 @@ def render_text(ex):
     out.append("")
     out.append("4. CONSEQUENCE")
     if ex.growth is not None and not _rounding_origin(ex):
-        out.append(_wrap(f"{display(ex.labels[1])} runs another algorithm than {display(ex.labels[0])}: every "
-                         f"number both print can differ, by far more than rounding", "  "))
+        out.append(_wrap(formula_consequence(ex), "  "))
     else:
-        out += consequence_lines(ex) or ["  none beyond the difference itself"]
+        out += consequence_lines(ex) or [_wrap(_failing_row_consequence(ex) or "none beyond the difference itself",
+                                               "  ")]
     return "\n".join(out) + "\n"
 
 
@@ -236,5 +279,8 @@ def to_json(ex):
         "spread": [item(a) for a in ex.spread],
         "asked": [[item(a) for a in chain] for chain in ex.asked],
         "horizon": ex.horizon,
+        "row": None if ex.row is None else {"kernels": ex.row.kernels, "mode": ex.row.mode, "meets": ex.row.meets,
+                                            "expectation": ex.row.expectation, "chosen": ex.row.chosen,
+                                            "sentence": ex.row.sentence()},
         "growth": None if ex.growth is None else ex.growth.to_dict(),
     }
