@@ -11,7 +11,7 @@ from setuptools import find_packages, setup
 # repository folder -> installed package name
 CODE = {"bridge": "crossverify", "twins": "crossverify.shipped_twins", "python_impl": "crossverify.python_impl"}
 # folders of files read at run time: R sources and manifests, no Python package of their own
-DATA = {"r_impl": ["DESCRIPTION", "NAMESPACE", "LICENSE", "R/*.R", "man/*.Rd", "tests/*.R", "tests/testthat/*"],
+DATA = {"r_impl": ["DESCRIPTION", "NAMESPACE", "LICENSE", "R/*.R", "man/*.Rd", ],
         "fixtures": ["README.md", "*/*", "*/*/*"]}
 
 

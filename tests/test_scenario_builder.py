@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -134,16 +135,55 @@ def test_npy_and_npz_sources_give_the_same_scenario_as_the_csv(tmp_path):
         assert all(same_bits(s.init[k], loaded[0].init[k]) for k in loaded[0].init)
 
 
-def test_a_twin_outside_the_shipped_ones_is_named_by_its_folder_and_found_again(tmp_path):
-    twin_dir = os.path.join(ROOT, "examples", "tanh_net")
-    out = tmp_path / "s"
-    code, _, err = cli("scenario", "new", "small", "--twin", twin_dir, "--make", "moons", "--param", "n_samples=30",
-                       "--size", "h1=4", "--size", "h2=3", "--epochs", "5", "--out", out)
+TANH_NET = os.path.join(ROOT, "examples", "tanh_net")
+SMALL_TANH = ("--make", "moons", "--param", "n_samples=30", "--size", "h1=4", "--size", "h2=3", "--epochs", "5")
+
+
+def copy_of_tanh_net(folder):
+    """examples/tanh_net copied to ``folder`` without its scenarios: a twin of the user's own."""
+    shutil.copytree(TANH_NET, folder, ignore=shutil.ignore_patterns("scenarios", "__pycache__"))
+    return str(folder)
+
+
+def test_a_twin_outside_the_shipped_ones_is_named_by_its_declared_name_and_its_folder(tmp_path):
+    twin_dir = copy_of_tanh_net(tmp_path / "proj" / "tanh")
+    out = tmp_path / "proj" / "scenarios"
+    code, _, err = cli("scenario", "new", "small", "--twin", twin_dir, *SMALL_TANH, "--out", out)
     assert code == 0, err
     manifest = json.loads((out / "small" / "manifest.json").read_text())
-    assert manifest["twin"] == os.path.relpath(twin_dir, out)  # relative to the scenarios folder
+    assert (manifest["twin"], manifest["twin_folder"]) == ("tanh_net", os.path.join("..", "tanh"))
     assert load_scenario("small", str(out)).twin.name == "tanh_net"
     assert load_scenario("small", str(out), load_twin(twin_dir)).init["W2"].shape == (4, 3)  # as `run --twin` loads it
+    # the project copied elsewhere: the copy's scenario finds the copy's twin, by the recorded folder
+    shutil.copytree(tmp_path / "proj", tmp_path / "elsewhere")
+    shutil.rmtree(tmp_path / "proj")
+    moved = load_scenario("small", str(tmp_path / "elsewhere" / "scenarios"))
+    assert os.path.samefile(moved.twin.base_dir, tmp_path / "elsewhere" / "tanh")
+
+
+def test_a_twin_moved_with_its_own_scenarios_is_found_by_steps_explain_and_trace_without_scenario(tmp_path, r_session):
+    twin_dir = copy_of_tanh_net(tmp_path / "tanh")
+    out = tmp_path / "tanh" / "scenarios"
+    assert cli("scenario", "new", "small", "--twin", twin_dir, *SMALL_TANH, "--out", out)[0] == 0
+    shutil.move(twin_dir, tmp_path / "moved")
+    for command in (("steps",), ("explain", "--epochs", "2")):
+        code, text, err = cli(*command, "--twin", tmp_path / "moved")
+        assert code == 0 and "small" in text.splitlines()[0], (command, err, text[:500])
+    out = tmp_path / "trace"
+    code, _, err = cli("trace", "--twin", tmp_path / "moved", "--impl", "python", "--format", "folder", "--out", out)
+    assert code == 0 and json.loads((out / "index.json").read_text())["scenario"] == "small", err
+
+
+def test_a_scenario_naming_its_twin_by_the_older_relative_path_is_still_the_twins(tmp_path, r_session):
+    twin_dir = copy_of_tanh_net(tmp_path / "tanh")
+    out = tmp_path / "tanh" / "scenarios"
+    assert cli("scenario", "new", "small", "--twin", twin_dir, *SMALL_TANH, "--out", out)[0] == 0
+    path = out / "small" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.pop("twin_folder")
+    path.write_text(json.dumps(dict(manifest, twin="..")))  # what `scenario new` wrote before
+    code, text, err = cli("steps", "--twin", twin_dir)
+    assert code == 0 and "small" in text.splitlines()[0], err
 
 
 # -- refusals: exit 2, one paragraph, nothing written -------------------------------------------------

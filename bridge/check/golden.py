@@ -31,7 +31,7 @@ import numpy as np
 
 from crossverify.errors import CrossverifyError
 from crossverify.twins.runner import network_for
-from crossverify.twins.scenarios import SHIPPED_FIXTURES, list_scenarios, load_scenario
+from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
 from crossverify.python_impl.kernels import matprod_path_as
 from crossverify.python_impl.trace import run_epochs
 
@@ -139,9 +139,10 @@ def load_golden_scenario(name, fixtures_dir=None, twin=None):
     return load_scenario(name, fixtures_dir, twin)
 
 
-def default_scenarios(fixtures_dir=None):
-    """Every scenario under ``fixtures_dir``, whatever its twin."""
-    return list_scenarios(fixtures_dir)
+def default_scenarios(fixtures_dir=None, twin=None):
+    """Every scenario under ``fixtures_dir`` of ``twin`` (whatever its twin when None)."""
+    from crossverify.twins.scenarios import scenarios_of
+    return scenarios_of(twin, fixtures_dir)
 
 
 def recorded_scenarios(fixtures_dir=None):
@@ -236,7 +237,7 @@ def _umask():
 def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None, progress=None, twin=None):
     """Record ``scenarios`` (default: every scenario under ``fixtures_dir``; with ``twin``, scenarios
     of that twin); returns the paths written."""
-    names = scenarios or default_scenarios(fixtures_dir)
+    names = scenarios or default_scenarios(fixtures_dir, twin)
     if not names:
         raise GoldenError(f"no scenario to record under {fixtures_dir or SHIPPED_FIXTURES}: a golden record is "
                           f"made per scenario (a folder holding manifest.json, fixtures/README.md).")

@@ -61,25 +61,24 @@ def twin_and_fixtures(args):
 
 def scenario_from_args(args):
     """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
-    from crossverify.errors import CrossverifyError
-    from crossverify.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.twins.scenarios import load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
-    name = args.scenario
-    if name is None:
-        known = [n for n in list_scenarios(fixtures) if twin is None or _names_twin(fixtures, n, twin)]
-        if not known:
-            raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
-                                   f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
-                                   f"give --fixtures a folder that holds one.")
-        name = known[0]
+    name = args.scenario or scenario_names(twin, fixtures)[0]
     return load_scenario(name, fixtures, twin)
 
 
-def _names_twin(fixtures, name, twin):
-    from crossverify.explain.rosetta import manifest_twin
-    from crossverify.twins.scenarios import SHIPPED_FIXTURES
-    return manifest_twin(os.path.join(fixtures or SHIPPED_FIXTURES, name, "manifest.json")) == twin.name
+def scenario_names(twin, fixtures):
+    """The names of ``twin``'s scenarios in ``fixtures`` (every scenario there when ``twin`` is None),
+    or an error when there is none."""
+    from crossverify.twins.scenarios import scenarios_of
+
+    known = scenarios_of(twin, fixtures)
+    if not known:
+        raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
+                               f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
+                               f"give --fixtures a folder that holds one.")
+    return known
 
 
 def build_parser():
@@ -117,7 +116,8 @@ def build_parser():
                            description="Write the initial weights and every intermediate of every epoch "
                                        "(keys init/<name> and epoch<k>/<name>) to a plain .npz file.")
     add_fixtures_option(trace)
-    trace.add_argument("--scenario", default="bias-net", help="scenario (default: bias-net)")
+    trace.add_argument("--scenario", default=None, help="scenario (default: bias-net; with --twin, the twin's first)")
+    add_twin_option(trace)
     trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
     trace.add_argument("--variant", default=None,
                        help="R variant (default: the twin's reference, the one Python should equal)")
@@ -214,10 +214,10 @@ def progress_printer():
 def cmd_run(args, out):
     from crossverify.check import verify
     from crossverify.session.rsession import get_session
-    from crossverify.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.twins.scenarios import load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
-    names = args.scenario or list_scenarios(fixtures)
+    names = args.scenario or scenario_names(twin, fixtures)
     loaded = [load_scenario(name, fixtures, twin) for name in names]  # every input checked before the long part
     known_variants = tuple(dict.fromkeys(v for s in loaded for v in s.twin.variants))
     for kind, given, known in (("variant", args.variant, known_variants), ("kernels", args.kernels, verify.KERNELS),
@@ -255,9 +255,10 @@ def cmd_trace(args, out):
 
     from crossverify.check import verify
     from crossverify.twins.runner import network_for
-    from crossverify.twins.scenarios import load_scenario
 
-    scenario = load_scenario(args.scenario, args.fixtures)
+    if args.scenario is None and not args.twin:
+        args.scenario = "bias-net"
+    scenario = scenario_from_args(args)
     net = network_for(scenario)
     variant = args.variant or net.reference_variant
     verify.check_name("variant", variant, net.variants)

@@ -7,7 +7,7 @@ exact kernels does not agree, 2 for bad input, 3 when R cannot be started.
 """
 import json
 
-from crossverify.cli.main import check_epochs, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.main import check_epochs, scenario_from_args, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -35,21 +35,11 @@ def add_parser(sub):
 
 
 def run(args, out):
-    import os
-
     from crossverify.python_impl.kernels import KERNELS
 
     from crossverify.check import verify
     from crossverify.explain.predict import predict, read_rows, render
-    from crossverify.twins.scenarios import list_scenarios, load_scenario
-
-    twin, fixtures = None, args.fixtures
-    if args.twin:
-        from crossverify.twins.protocol import load_twin
-        twin = load_twin(args.twin)
-        fixtures = fixtures or os.path.join(twin.base_dir, "scenarios")
-    name = args.scenario or list_scenarios(fixtures)[0]
-    scenario = load_scenario(name, fixtures, twin)
+    scenario = scenario_from_args(args)  # --scenario, else the twin's first
     verify.check_name("kernels", args.kernels, tuple(KERNELS))
     if args.variant is not None:
         verify.check_name("variant", args.variant, tuple(scenario.twin.variants))

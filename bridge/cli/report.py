@@ -26,10 +26,11 @@ def add_parser(sub):
 def run(args, out):
     from crossverify.explain.report import collect, prepare_target, write_report
     from crossverify.session.rsession import get_session
-    from crossverify.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.cli.main import scenario_names
+    from crossverify.twins.scenarios import load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
-    names = args.scenario or list_scenarios(fixtures)
+    names = args.scenario or scenario_names(twin, fixtures)
     for name in names:
         load_scenario(name, fixtures, twin)  # every input checked before the long part
     prepare_target(args.out)

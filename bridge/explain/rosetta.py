@@ -16,7 +16,6 @@ import importlib
 import importlib.util
 import inspect
 import io
-import json
 import os
 import re
 import tokenize
@@ -371,21 +370,11 @@ class PredictionDemo:
     predictions: list  # [(variant, crossverify.explain.steps.Prediction)]
 
 
-def manifest_twin(path):
-    """The twin a scenario manifest names (its "twin" or "network" key), or None when unreadable."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return manifest.get("twin", manifest.get("network")) if isinstance(manifest, dict) else None
-
-
 def twin_scenarios(twin, fixtures_dir=None):
     """The scenarios of ``twin`` in ``fixtures_dir`` (default: the twin's own scenarios/ folder, else the
     shipped fixtures), loaded and validated."""
     from crossverify.paths import SHIPPED_FIXTURES
-    from crossverify.twins.scenarios import list_scenarios, load_scenario
+    from crossverify.twins.scenarios import load_scenario, scenarios_of
 
     folder = fixtures_dir
     if folder is None:
@@ -393,9 +382,7 @@ def twin_scenarios(twin, fixtures_dir=None):
         folder = own if twin.base_dir and os.path.isdir(own) else SHIPPED_FIXTURES
     if not os.path.isdir(folder):
         return []
-    names = [n for n in list_scenarios(folder)
-             if manifest_twin(os.path.join(folder, n, "manifest.json")) == twin.name]
-    return [load_scenario(n, folder, twin) for n in names]
+    return [load_scenario(n, folder, twin) for n in scenarios_of(twin, folder)]
 
 
 def _cost(scenario):

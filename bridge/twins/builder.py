@@ -363,12 +363,16 @@ def dumps(manifest):
 
 
 def twin_reference(twin, out_dir):
-    """How the manifest names its twin: a shipped twin by name, any other by the path of its folder
-    relative to the scenarios folder (the loader resolves it from there)."""
+    """How the manifest finds its twin again: ``{"twin": its declared name}``, plus, for a twin that is
+    not shipped, ``twin_folder``, its folder relative to the scenarios folder. The loader looks for
+    the name in the twin folder holding the scenarios folder first (``scenarios/..``), so a twin
+    copied or moved with its scenarios is found wherever it is; ``twin_folder`` finds it from a
+    scenarios folder kept elsewhere, as long as both keep their relative places."""
     shipped = shipped_twins().get(twin.name)
     if shipped and os.path.dirname(os.path.abspath(shipped)) == os.path.abspath(twin.base_dir or ""):
-        return twin.name
-    return os.path.relpath(os.path.abspath(twin.base_dir), os.path.abspath(out_dir))
+        return {"twin": twin.name}
+    return {"twin": twin.name,
+            "twin_folder": os.path.relpath(os.path.abspath(twin.base_dir), os.path.abspath(out_dir))}
 
 
 def build(twin, name, source, seed=42, draw=None, discard=0, sizes=None, hidden=None, hyper=None, epochs=100,
@@ -412,7 +416,7 @@ def build(twin, name, source, seed=42, draw=None, discard=0, sizes=None, hidden=
     return {
         "format": FORMAT,
         "name": name,
-        "twin": twin_reference(twin, out_dir),
+        **twin_reference(twin, out_dir),
         "preprocessing": preprocessing,
         "orientation": "; ".join(notes),
         "hyper_parameters": {**{k: float(v).hex() for k, v in values.items()}, "epochs": epochs},

@@ -72,8 +72,8 @@ def list_scenarios(fixtures_dir=None):
 
 # -- keys a manifest may hold: anything else is most likely a misspelling -----------------------------
 DATA_SUFFIXES = (".csv", ".npy", ".npz", ".txt", ".tsv")
-TOP_LEVEL_KEYS = ("format", "name", "network", "twin", "description", "article_section", "orientation",
-                  "preprocessing", "hyper_parameters", "provenance", "data", "init", "article_numbers")
+TOP_LEVEL_KEYS = ("format", "name", "network", "twin", "twin_folder", "description", "article_section",
+                  "orientation", "preprocessing", "hyper_parameters", "provenance", "data", "init", "article_numbers")
 # besides the twin's own hyper-parameters: the run length, and sizes and words that only describe
 DESCRIPTIVE_HYPER_KEYS = ("epochs", "hidden_neurons", "output_neurons", "activation", "loss", "batch")
 MATRIX_KEYS = ("shape", "values")
@@ -244,24 +244,76 @@ def load_scenario(name, fixtures_dir=None, twin=None):
 
 
 def _twin_of(name, path, key, given=None):
-    """The twin a manifest names (a shipped twin, or a folder relative to the manifest), or an error
-    naming the field and the known twins; with ``given``, the manifest must name that twin."""
-    scenarios_root = os.path.dirname(os.path.dirname(path))
-    beside = os.path.join(scenarios_root, str(name))
-    beside = beside if os.path.isfile(os.path.join(beside, DECLARATION)) else None  # a twin's folder, not a scenario's
-    owner = os.path.dirname(scenarios_root)  # a twin's own scenarios/ folder: the twin.py above it
-    if beside is None and given is None and os.path.isfile(os.path.join(owner, DECLARATION)) \
-            and load_twin(owner).name == name:
-        beside = owner
+    """The twin a manifest names, or an error naming the field and the known twins; with ``given``,
+    the manifest must name that twin. A name is looked for, in order, in the twin folder that holds
+    the scenarios folder (``scenarios/..``), in the manifest's ``twin_folder`` (relative to the
+    scenarios folder), then among the shipped twins; a path (older manifests) is a twin folder
+    relative to the scenarios folder."""
+    folder = _twin_folder(name, path)
     if given is not None:
-        # a manifest names its twin by name, or by the path of its folder (crossverify scenario new)
-        same_folder = beside and given.base_dir and os.path.samefile(beside, given.base_dir)
+        same_folder = folder and given.base_dir and os.path.samefile(folder, given.base_dir)
         if name != given.name and not same_folder:
             raise FixtureError(path, key, f"{name!r} is not the twin {given.name!r} these scenarios were loaded for",
                                f"write \"{key}\": \"{given.name}\"")
         return given
     try:
-        return load_twin(beside or name)
+        return load_twin(folder or name)
     except UnknownNameError:
-        raise FixtureError(path, key, f"{name!r} is not one of {sorted(shipped_twins())}",
-                           "name a shipped twin, or give the path of a folder holding a twin.py") from None
+        raise FixtureError(path, key, f"{name!r} is not one of {sorted(shipped_twins())}, nor the twin of the folder "
+                           "holding this scenarios folder or of the manifest's twin_folder",
+                           "name a shipped twin, give the path of a folder holding a twin.py, or pass --twin DIR") \
+            from None
+
+
+def _twin_folder(name, path):
+    """The folder of the twin a manifest at ``path`` names (see _twin_of), or None for a shipped twin's
+    name (or a name nothing here declares)."""
+    scenarios_root = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    beside = os.path.join(scenarios_root, str(name))
+    if os.path.isfile(os.path.join(beside, DECLARATION)):  # a path to a twin's folder, not a scenario's
+        return beside
+    recorded = _recorded_folder(path)
+    for folder in (os.path.dirname(scenarios_root), recorded and os.path.join(scenarios_root, recorded)):
+        if folder and _declares(folder, name):
+            return folder
+    return None
+
+
+def _recorded_folder(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            folder = json.load(fh).get("twin_folder")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return folder if isinstance(folder, str) else None
+
+
+def _declares(folder, name):
+    """Whether ``folder`` holds a twin.py that declares the twin ``name``."""
+    return os.path.isfile(os.path.join(folder, DECLARATION)) and load_twin(folder).name == name
+
+
+def names_twin(manifest_path, twin):
+    """Whether the scenario at ``manifest_path`` is one of ``twin``'s: its manifest names the twin
+    (by its declared name, or by the path of its folder as older manifests do)."""
+    try:
+        with open(manifest_path, encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    name = manifest.get("twin", manifest.get("network")) if isinstance(manifest, dict) else None
+    if not isinstance(name, str):
+        return False
+    if name == twin.name:
+        return True
+    beside = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(manifest_path))), name)
+    return bool(twin.base_dir) and os.path.isfile(os.path.join(beside, DECLARATION)) \
+        and os.path.samefile(beside, twin.base_dir)
+
+
+def scenarios_of(twin, fixtures_dir=None):
+    """The names of the scenarios under ``fixtures_dir`` (default: the shipped fixtures) that are
+    ``twin``'s; every scenario there when ``twin`` is None."""
+    root = fixtures_dir or SHIPPED_FIXTURES
+    names = list_scenarios(root)
+    return names if twin is None else [n for n in names if names_twin(os.path.join(root, n, "manifest.json"), twin)]

@@ -36,7 +36,12 @@ hex_matrix <- function(obj, where = "matrix") {
 }
 
 #' Read and check one scenario manifest
+#'
 #' @param path path to a manifest.json
+#' @return a list: `name`, `twin` (the twin the manifest names; `network` is the same, its older
+#'   name), `twin_folder` (or NULL), `preprocessing` ("none" unless stated), `hyper` (named list of
+#'   the hyper-parameters stored as hex floats), `lr` (NULL when the twin has none), `epochs`,
+#'   `data` and `init` (named lists of matrices).
 read_scenario <- function(path) {
   manifest <- jsonlite::fromJSON(path, simplifyVector = FALSE)
   need <- function(obj, key, where) {
@@ -46,10 +51,19 @@ read_scenario <- function(path) {
   hyper <- need(manifest, "hyper_parameters", "")
   data <- need(manifest, "data", "")
   init <- need(manifest, "init", "")
+  twin <- if (is.null(manifest$twin)) need(manifest, "network", "") else manifest$twin
+  # the hyper-parameters are the hex floats; epochs and the descriptive keys are not
+  stored <- Filter(function(v) is.character(v) && length(v) == 1 && grepl(HEX_FLOAT, v), hyper)
+  values <- lapply(stats::setNames(nm = names(stored)),
+                   function(k) hex_number(stored[[k]], paste0("hyper_parameters.", k)))
   list(
     name = manifest$name,
-    network = need(manifest, "network", ""),
-    lr = hex_number(need(hyper, "lr", "hyper_parameters."), "hyper_parameters.lr"),
+    twin = twin,
+    network = twin,
+    twin_folder = manifest$twin_folder,
+    preprocessing = if (is.null(manifest$preprocessing)) "none" else manifest$preprocessing,
+    hyper = values,
+    lr = values$lr,
     epochs = as.integer(need(hyper, "epochs", "hyper_parameters.")),
     data = lapply(stats::setNames(nm = names(data)), function(k) hex_matrix(data[[k]], paste0("data.", k))),
     init = lapply(stats::setNames(nm = names(init)), function(k) hex_matrix(init[[k]], paste0("init.", k)))

@@ -1,0 +1,371 @@
+"""Floating-point error bounds for comparing float-kernel numpy with R, step by step: one rule per
+operation, in one registry (``RULES``).
+
+Each intermediate z is the expression the Python side evaluates (read off the code by
+bridge/check/tracing.py). The bound on |z_py - z_r| is built up that expression: every node
+carries its value on both sides (recomputed from the recorded operands, stacked over epochs on
+the first axis), a bound d on the difference of the two sides' values, and a bound m on their
+magnitude. A rule for z = op(a, b) with operand bounds (d_a, m_a), (d_b, m_b) returns
+
+    d_z = P + c * S
+
+* P propagates the operands' differences (triangle inequality, or a Lipschitz/derivative bound
+  over the interval both sides' operands lie in);
+* c * S is the rounding allowance of *both* sides: the standard bounds of Higham, Accuracy and
+  Stability of Numerical Algorithms, ch. 3 (u = 2^-53; a correctly rounded operation is within
+  u|z|; a k-term dot product or sum within gamma_k |A||B| whatever the order or FMA use,
+  gamma_k = k u / (1 - k u)), and the documented accuracy of libm and numpy's SIMD functions.
+
+Leaves are recorded matrices (d = the measured difference) or data both sides share (d = 0).
+Nothing here is tuned to data: a change to any step larger than rounding lands outside the bound.
+Every rule has a hypothesis test (tests/test_bound_rules.py) on adversarial inputs.
+"""
+import numpy as np
+
+U = 2.0 ** -53
+ULP = 2.0 ** -52  # one unit in the last place, relative to |z|
+SLACK = 1 + 2.0 ** -20  # the bound is itself computed in floating point; this covers its own rounding
+SMALLEST_NORMAL = 2.0 ** -1022
+ETA = 2.0 ** -1074  # the smallest subnormal: the spacing of doubles below SMALLEST_NORMAL
+TINY = 4 * 2.0 ** -1074  # below this, subnormal rounding is absolute, not relative
+EXP_SIGMOID = 2 * (2.0 ** -52 + 2 * U) * (1 + 4 * U)
+# libm (glibc) and numpy's SIMD paths: the largest documented error of each function, in ulps,
+# per side; glibc's table of known ulps for x86_64 and numpy's SVML/AVX-512 notes (<= 4 ulp)
+FUNCTION_ULPS = {"exp": 1, "log": 4, "log1p": 4, "expm1": 4, "tanh": 4, "pow": 4}
+
+RULES = {}
+
+
+class UnknownOperationError(Exception):
+    """An operation the registry has no rule for: the float bound of that step cannot be derived."""
+
+    def __init__(self, op, step=None, name=None):
+        self.op, self.step, self.name = op, step, name
+        where = f" in step {step} ({name})" if name else ""
+        super().__init__(f"no bound rule for the operation {op!r}{where}")
+
+
+def rule(name):
+    """Register the decorated function as the bound rule of operation ``name``."""
+    def register(fn):
+        RULES[name] = fn
+        return fn
+    return register
+
+
+def gamma(k):
+    return k * U / (1 - k * U)
+
+
+class Node:
+    """A (sub)expression on both sides: values, a bound on their difference, and its parts."""
+
+    def __init__(self, left, right, d, m, P=None, S=None):
+        self.left, self.right = left, right
+        self.d, self.m = d, m
+        self.P = d if P is None else P  # the propagated part of d
+        self.S = m if S is None else S  # the operand scale the rounding part is measured against
+
+    @classmethod
+    def leaf(cls, left, right):
+        left, right = np.broadcast_arrays(np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64))
+        with np.errstate(invalid="ignore"):  # inf - inf: equal infinities are 0 apart
+            d = np.where(left == right, 0.0, np.abs(left - right))
+        return cls(left, right, d, np.maximum(np.abs(left), np.abs(right)))
+
+    def apply(self, fn):
+        """The same node with ``fn`` (a pure rearrangement of elements) applied to every array."""
+        return Node(fn(self.left), fn(self.right), fn(self.d), fn(self.m), fn(self.P), fn(self.S))
+
+
+def _t(a):
+    return np.swapaxes(a, -1, -2) if np.ndim(a) >= 2 else a
+
+
+def _finish(left, right, P, S, c, floor=TINY):
+    """A node whose value is rounded once more on each side: d = P + c S (+ the subnormal floor)."""
+    S = np.maximum(S, np.maximum(np.abs(left), np.abs(right)))
+    d = (P + c * S) * SLACK + floor
+    # inf * 0 (an overflowed magnitude times a zero difference) leaves no bound: infinite, never NaN,
+    # which would fail even two equal values
+    d = np.where(np.isnan(d), np.inf, d)
+    return Node(left, right, d, S + d, P, S)
+
+
+def _span(x):
+    """The interval both sides' operands lie in, elementwise: [lo, hi]."""
+    return np.minimum(x.left, x.right) - x.d, np.maximum(x.left, x.right) + x.d
+
+
+# -- exact rearrangements ----------------------------------------------------------------------------
+
+@rule("T")
+def transpose(a):
+    """z = a^T: no rounding; d and m move with the elements."""
+    return a.apply(_t)
+
+
+@rule("neg")
+def neg(a):
+    """z = -a: exact; d_z = d_a."""
+    return Node(-a.left, -a.right, a.d, a.m, a.P, a.S)
+
+
+@rule("abs")
+def absolute(a):
+    """z = |a|: exact and 1-Lipschitz; d_z = d_a."""
+    return Node(np.abs(a.left), np.abs(a.right), a.d, a.m, a.P, a.S)
+
+
+@rule("scale")
+def scale(a, factor):
+    """z = a * 2^k: exact on both sides, d_z = 2^k d_a, except where a side's result is subnormal
+    (rounded there, by at most half the smallest subnormal: + TINY) or overflows (infinite)."""
+    left, right = a.left * factor, a.right * factor
+    d = a.d * abs(factor)
+    d = np.where(np.minimum(np.abs(left), np.abs(right)) < SMALLEST_NORMAL, d + TINY, d)
+    d = np.where(np.isinf(left) | np.isinf(right), np.inf, d)
+    return Node(left, right, d, a.m * abs(factor) + d)
+
+
+@rule("reshape")
+def reshape(a, shape):
+    """The same elements under another shape, every epoch."""
+    return a.apply(lambda v: v.reshape((v.shape[0],) + tuple(shape)))
+
+
+@rule("layout")
+def layout(a, params):
+    """A numpy function that only moves elements (ravel, resize, tile, ...), applied epoch by epoch:
+    applied once to the positions of one epoch's elements, the map then gathers every epoch at once."""
+    fn = params[1]
+
+    def move(v):
+        positions = np.arange(v[0].size, dtype=np.float64).reshape(v.shape[1:])  # exact below 2^53
+        where = np.asarray(fn(positions)).astype(np.int64)
+        return v.reshape(len(v), -1)[:, where.ravel()].reshape((len(v),) + where.shape)
+
+    return a.apply(move)
+
+
+@rule("maximum")
+def maximum(a, b):
+    """z = max(a, b): exact, 1-Lipschitz in each operand; d_z = max(d_a, d_b)."""
+    left, right = np.maximum(a.left, b.left), np.maximum(a.right, b.right)
+    d = np.maximum(a.d, b.d)
+    return Node(left, right, d, np.maximum(a.m, b.m), d, np.maximum(a.S, b.S))
+
+
+# -- correctly rounded arithmetic --------------------------------------------------------------------
+
+@rule("add")
+def add(a, b):
+    """z = a + b: P = d_a + d_b, S = m_a + m_b, c = 2u."""
+    return _finish(a.left + b.left, a.right + b.right, a.d + b.d, a.m + b.m, 2 * U)
+
+
+@rule("sub")
+def sub(a, b):
+    """z = a - b: P = d_a + d_b, S = m_a + m_b, c = 2u."""
+    return _finish(a.left - b.left, a.right - b.right, a.d + b.d, a.m + b.m, 2 * U)
+
+
+@rule("mul")
+def mul(a, b):
+    """z = a b: P = m_a d_b + d_a m_b, S = m_a m_b, c = 2u."""
+    return _finish(a.left * b.left, a.right * b.right, a.m * b.d + a.d * b.m, a.m * b.m, 2 * U)
+
+
+@rule("square")
+def square(a):
+    """z = a * a (numpy's a**2 and R's a^2): as mul(a, a)."""
+    return mul(a, a)
+
+
+@rule("div")
+def div(a, b):
+    """z = a / b, with |b| >= lo > 0 on both sides: P = (d_a + m_a d_b / lo) / lo, S = m_a / lo, c = 2u.
+    Where b's interval reaches 0 the bound is infinite (the step is checked bit for bit only)."""
+    lo = np.maximum(np.minimum(np.abs(b.left), np.abs(b.right)) - b.d, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # grouped so that no intermediate underflows: a.m * b.d can be far below the smallest double
+        # while a.m * b.d / lo^2 is large (a divisor near the bottom of the normal range)
+        P = np.where(lo > 0, a.d / lo + (a.m / lo) * (b.d / lo), np.inf)
+        S = np.where(lo > 0, a.m / lo, np.inf)
+        return _finish(a.left / b.left, a.right / b.right, P, S, 2 * U)
+
+
+@rule("sqrt")
+def sqrt(a):
+    """z = sqrt(a) (correctly rounded): P = d_a / (sqrt(lo_l) + sqrt(lo_r)) over the operands' interval,
+    lo = its lower end clipped at 0 (infinite where it reaches 0 with d_a > 0); c = 2u."""
+    lo, _ = _span(a)
+    lo = np.maximum(lo, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = np.where(a.d == 0, 0.0, a.d / (2 * np.sqrt(lo)))
+    return _finish(np.sqrt(a.left), np.sqrt(a.right), P, np.sqrt(a.m), 2 * U)
+
+
+@rule("dot")
+def matmul(a, b):
+    """Z = A B with k terms per element: P = d_A m_B + m_A d_B, S = m_A m_B, c = 2 gamma_k, and a floor
+    of TINY + k ETA: gamma_k is relative, but each of the k products (or fused multiply-adds) may be
+    rounded in the subnormal range, by up to ETA / 2 on each side (tests/test_bound_rules.py: 64
+    products of 2^-537 by 2^-537 or 2^-538, numpy's dot and the reference order 32 ETA apart)."""
+    k = a.left.shape[-1]
+    return _finish(a.left @ b.left, a.right @ b.right, a.d @ b.m + a.m @ b.d, a.m @ b.m, 2 * gamma(k),
+                   floor=TINY + k * ETA)
+
+
+@rule("sum")
+def reduce_sum(a, axis):
+    """z = sum of k elements (an axis, keepdims; or all when axis is None): P = sum d, S = sum m,
+    c = 2 gamma_k (numpy's pairwise sum and R's long-double sum both obey it)."""
+    axes = tuple(range(1, a.left.ndim)) if axis is None else (axis,)
+    k = int(np.prod([a.left.shape[x] for x in axes]))
+    total = lambda v: v.sum(axis=axes, keepdims=True)  # noqa: E731
+    return _finish(total(a.left), total(a.right), total(a.d), total(a.m), 2 * gamma(k))
+
+
+@rule("mean")
+def mean(a):
+    """z = mean of n elements: P = mean d, S = mean m, c = 2 gamma_(n+1) (the sum, then one division)."""
+    axes = tuple(range(1, a.left.ndim))
+    n = int(np.prod([a.left.shape[x] for x in axes]))
+    avg = lambda v: v.mean(axis=axes, keepdims=True)  # noqa: E731
+    return _finish(avg(a.left), avg(a.right), avg(a.d), avg(a.m), 2 * gamma(n + 1))
+
+
+# -- elementary functions ----------------------------------------------------------------------------
+
+@rule("exp")
+def exp(x):
+    """z = e^x: P = e^(hi) d_x over the operands' interval [lo, hi]; c = 2 FUNCTION_ULPS ulp (libm's and
+    numpy's exp each within 1 ulp)."""
+    _, hi = _span(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 where d = 0 is masked
+        P = np.where(x.d == 0, 0.0, np.exp(hi) * x.d)
+        return _finish(np.exp(x.left), np.exp(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["exp"] * ULP)
+
+
+@rule("tanh")
+def tanh(x):
+    """z = tanh x, 1-Lipschitz with tanh' = 1 - tanh^2 <= 1 - tanh(min |x| over the interval)^2:
+    P = (1 - tanh(a)^2) d_x with a the interval's point nearest 0; c = 2 FUNCTION_ULPS ulp."""
+    lo, hi = _span(x)
+    nearest = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
+    P = (1 - np.tanh(nearest) ** 2) * x.d * (1 + 4 * U)
+    return _finish(np.tanh(x.left), np.tanh(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["tanh"] * ULP)
+
+
+@rule("log")
+def log(x):
+    """z = log x, x > 0: P = d_x / lo over the operands' interval (infinite where it reaches 0);
+    c = 2 FUNCTION_ULPS ulp, measured against |z| (and the TINY floor near x = 1)."""
+    lo, _ = _span(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = np.where(x.d == 0, 0.0, np.where(lo > 0, x.d / lo, np.inf))
+        return _finish(np.log(x.left), np.log(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["log"] * ULP)
+
+
+@rule("log1p")
+def log1p(x):
+    """z = log(1 + x), x > -1: P = d_x / (1 + lo); c = 2 FUNCTION_ULPS ulp."""
+    lo, _ = _span(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        P = np.where(x.d == 0, 0.0, np.where(lo > -1, x.d / (1 + lo), np.inf))
+        return _finish(np.log1p(x.left), np.log1p(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["log1p"] * ULP)
+
+
+@rule("expm1")
+def expm1(x):
+    """z = e^x - 1: P = e^(hi) d_x; c = 2 FUNCTION_ULPS ulp."""
+    _, hi = _span(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 where d = 0 is masked
+        P = np.where(x.d == 0, 0.0, np.exp(hi) * x.d)
+        return _finish(np.expm1(x.left), np.expm1(x.right), P, np.zeros_like(x.m), 2 * FUNCTION_ULPS["expm1"] * ULP)
+
+
+@rule("pow")
+def power(a, p):
+    """z = a^p with the same exponent on both sides (d_p = 0; where it differs the bound is infinite).
+    |dz/da| = |p| |a|^(p-1) is monotone in |a|, so over the operands' interval it is largest at the
+    interval's largest |a| (p >= 1) or at its point nearest 0 (p < 1): P = |p| that^(p-1) d_a. A
+    non-integer p needs the interval in a >= 0 (else infinite); p = 0 gives 1 on both sides, P = 0.
+    c = 2 FUNCTION_ULPS ulp against |z| (the C library's pow; numpy's SIMD pow, or its a * a, sqrt,
+    1 / a for p = 2, 0.5, -1)."""
+    lo, hi = _span(a)
+    pw = np.broadcast_to(p.left, a.left.shape)
+    integer = np.isfinite(pw) & (pw == np.floor(pw))
+    nearest = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
+    at = np.where(pw >= 1, np.maximum(np.abs(lo), np.abs(hi)), nearest)
+    with np.errstate(all="ignore"):
+        # in long double, whose range keeps |a|^(p-1) from underflowing or overflowing in between
+        slope = np.abs(pw) * np.power(at.astype(np.longdouble), (pw - 1).astype(np.longdouble))
+        P = (slope * a.d.astype(np.longdouble)).astype(np.float64) * (1 + 8 * U)
+        P = np.where(a.d == 0, 0.0, P)
+        P = np.where(pw == 0, 0.0, P)
+        P = np.where((~integer & (lo < 0)) | np.isnan(P) | (np.broadcast_to(p.d, P.shape) > 0), np.inf, P)
+        return _finish(np.power(a.left, pw), np.power(a.right, pw), P, np.zeros_like(a.m),
+                       2 * FUNCTION_ULPS["pow"] * ULP)
+
+
+# -- composite patterns (tracing.py recognises them) -------------------------------------------------
+
+@rule("sigmoid")
+def sigmoid(x):
+    """z = 1 / (1 + e^-x), as one node: 1/4-Lipschitz, P = d_x / 4; to first order exp's ulp, the add
+    and the division give (2^-52 + 2u)|z| per side: c = EXP_SIGMOID. Tighter than composing exp, add
+    and div, whose propagation would pass through e^-x's magnitude."""
+    f = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731 - the values only locate the bound, which covers either exp
+    with np.errstate(over="ignore"):  # e^-x = Inf for x < -709.78: sigmoid 0, as on both sides
+        return _finish(f(x.left), f(x.right), x.d / 4, np.zeros_like(x.m), EXP_SIGMOID)
+
+
+@rule("slope")
+def slope(x):
+    """z = x (1 - x), the sigmoid's slope from its output, as one node: x_py(1 - x_py) - x_r(1 - x_r)
+    = (x_py - x_r)(1 - x_py - x_r), so P = d (|1 - x_l - x_r| + 2d), S = m (1 + m), c = 2 gamma_2."""
+    P = x.d * (np.abs(1 - x.left - x.right) + 2 * x.d)
+    S = x.m * (1 + x.m)
+    return _finish(x.left * (1 - x.left), x.right * (1 - x.right), P, S, 2 * gamma(2))
+
+
+PARAMETERISED = {"scale", "sum", "reshape", "layout"}
+
+
+def operations(expr):
+    """Every operation name in ``expr``."""
+    if isinstance(expr, str) or expr[0] == "const":
+        return set()
+    op, *args = expr
+    if op in PARAMETERISED:
+        return {op} | operations(args[0])
+    return {op}.union(*(operations(a) for a in args))
+
+
+def check_known(spec):
+    """Raise UnknownOperationError for the first step whose expression uses an operation with no rule."""
+    for step, name, expr in spec:
+        unknown = sorted(operations(expr) - set(RULES))
+        if unknown:
+            raise UnknownOperationError(unknown[0], step, name)
+
+
+def evaluate(expr, leaf):
+    """The Node of ``expr``: a leaf token, ("const", v), or (op, operands...) with op in RULES."""
+    if isinstance(expr, str):
+        return leaf(expr)
+    op, *args = expr
+    if op == "const":
+        value = np.asarray(args[0], dtype=np.float64)
+        return Node.leaf(value, value)
+    fn = RULES.get(op)
+    if fn is None:
+        raise UnknownOperationError(op)
+    # values that overflowed (a run gone wrong) make inf * 0 and inf - inf in the rules' arithmetic:
+    # quietly, as _finish turns a NaN bound into an infinite one
+    with np.errstate(over="ignore", invalid="ignore"):
+        if op in PARAMETERISED:
+            return fn(evaluate(args[0], leaf), args[1])
+        return fn(*(evaluate(a, leaf) for a in args))

@@ -1,0 +1,235 @@
+"""The comparison engine: two traces compared step by step at every recorded epoch.
+
+``compare_traces`` applies one rule to every element of every intermediate:
+
+* ``identical``: the two float64 values have the same 64 bits, or are both NaN (bits_differ);
+* ``within-bound``: |left - right| <= P + c S, the step's floating-point bound (bridge/check/bounds.py).
+
+It reports, per intermediate, the largest absolute difference, the largest difference in units
+of u times the operands' scale S (u = 2^-53), the largest ratio to the bound, and the first
+divergence: the earliest (epoch, step, element in row order) where the rule fails.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crossverify.check import bounds
+from crossverify.errors import CrossverifyError
+
+HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
+
+
+def bits_differ(a, b):
+    """The ``identical`` rule's test, elementwise: the 64 bits differ and the two are not both NaN.
+    Any NaN equals any NaN: IEEE 754 leaves the sign and payload of a NaN result to the hardware
+    and to which operand comes first, and R's and numpy's loops order the operands of a*b
+    differently (measured: a bias-net whose weights overflow gives NaNs of both signs, bit for bit
+    alike in both languages until a NaN meets a NaN in a product). A NaN against a number differs."""
+    return (a.view(np.uint64) != b.view(np.uint64)) & ~(np.isnan(a) & np.isnan(b))
+
+
+@dataclass
+class Divergence:
+    epoch: int
+    step: int
+    name: str
+    index: tuple
+    left: float
+    right: float
+    bound: float = None
+    labels: tuple = ("python", "r")
+
+    def describe(self):
+        i = ", ".join(str(k) for k in self.index)
+        text = (f"epoch {self.epoch}, step {self.step}, {self.name}[{i}]: "
+                f"{self.labels[0]} {self.left!r} ({float(self.left).hex()}) vs "
+                f"{self.labels[1]} {self.right!r} ({float(self.right).hex()}), "
+                f"difference {abs(self.left - self.right):.3g}")
+        if self.bound is not None:
+            text += f" > bound {self.bound:.3g}"
+        return text
+
+    def key(self):
+        return (self.epoch, self.step, self.name, tuple(self.index))
+
+    def to_dict(self):
+        return {"epoch": self.epoch, "step": self.step, "name": self.name, "index": list(self.index),
+                "left": self.left, "right": self.right, "left_hex": float(self.left).hex(),
+                "right_hex": float(self.right).hex(), "bound": self.bound, "labels": list(self.labels)}
+
+
+@dataclass
+class StepStats:
+    name: str
+    step: int
+    max_abs: float
+    max_scaled: float  # max |d| / (u S)
+    max_ratio: float  # max |d| / bound
+    bound_at_max: float
+
+    def to_dict(self):
+        return dict(self.__dict__)
+
+
+@dataclass
+class Comparison:
+    rule: str
+    first: Divergence = None
+    stats: dict = field(default_factory=dict)
+    horizon: int = None  # first epoch whose weights differ by more than HORIZON_RELATIVE
+    epochs: int = 0
+
+    @property
+    def holds(self):
+        return self.first is None
+
+    @property
+    def max_abs(self):
+        return max((s.max_abs for s in self.stats.values()), default=0.0)
+
+
+def _prev(trace, name, start):
+    """The value of weight ``name`` each recorded epoch started from (``start`` before the first)."""
+    series = trace.series(name)
+    shape = np.broadcast_shapes(np.shape(start), series.shape[1:])
+    index = trace.epochs - 1 - trace.first_epoch
+    out = np.array(np.broadcast_to(series[np.maximum(index, 0)], (len(index),) + shape))
+    out[index < 0] = np.broadcast_to(start, shape)
+    return out
+
+
+def _leaf_reader(left, right, fixed, lockstep):
+    """Leaves of a step's expression: shared data (``X``, ``lr``), recorded intermediates, or
+    the weights each epoch started from (``wh@prev``)."""
+
+    def leaf(token):
+        if token in fixed:
+            value = np.asarray(fixed[token], dtype=np.float64)
+            return bounds.Node.leaf(value, value)
+        if token.endswith("@prev"):
+            # Both sides were handed the same drawn weights; how a side lays them out (R's bias
+            # matrices) is part of the step that uses them, so epoch 0 starts from the right
+            # side's matrices on both sides, and a layout difference shows at its first use.
+            base = token[:-5]
+            r = _prev(right, base, right.start[base])
+            if lockstep:
+                return bounds.Node.leaf(r, r)
+            # a chunk of a longer run starts from its own side's state
+            left_start = right.start[base] if left.first_epoch == 0 else left.start[base]
+            return bounds.Node.leaf(_prev(left, base, left_start), r)
+        return bounds.Node.leaf(left.steps[token], right.steps[token])
+
+    return leaf
+
+
+def step_bound(expr, left, right, fixed):
+    """The derived bound on |left - right| of one step at one epoch (no epoch axis): ``expr`` is the
+    step's expression (TwinRun.spec), ``left``/``right`` map its leaves (other intermediates and
+    "<state>@prev") to each side's matrix, ``fixed`` holds what both sides share (data, hyper-parameters)."""
+
+    def leaf(token):
+        if token in fixed:
+            value = np.asarray(fixed[token], dtype=np.float64)[None]
+            return bounds.Node.leaf(value, value)
+        return bounds.Node.leaf(np.asarray(left[token], dtype=np.float64)[None],
+                                np.asarray(right[token], dtype=np.float64)[None])
+
+    return bounds.evaluate(expr, leaf).d[0]
+
+
+def _shape(recorded):
+    """The per-epoch shape of a recorded intermediate (epochs first), as rows x columns."""
+    return " x ".join(str(k) for k in np.shape(recorded)[1:]) or "scalar"
+
+
+def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
+                   weights=()):
+    """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
+
+    ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/check/tracing.py);
+    ``fixed`` holds the data and hyper-parameters both sides share; with ``lockstep`` the
+    left trace took every epoch from the right trace's state.
+    """
+    if rule not in ("identical", "within-bound"):
+        raise ValueError(f"unknown rule {rule!r}")
+    epochs = left.epochs
+    if not np.array_equal(epochs, right.epochs) or left.first_epoch != right.first_epoch:
+        raise ValueError("the two traces recorded different epochs")
+    result = Comparison(rule, epochs=len(epochs))
+    candidates = []
+    leaf = _leaf_reader(left, right, fixed, lockstep)
+    for order, (step, name, expr) in enumerate(spec):
+        try:
+            z = bounds.Node.leaf(left.steps[name], right.steps[name])
+        except ValueError:
+            raise CrossverifyError(
+                f"step {step}, {name}: {labels[0]} gives a {_shape(left.steps[name])} matrix and {labels[1]} a "
+                f"{_shape(right.steps[name])} one, which cannot be compared element by element. Every intermediate "
+                f"must be a matrix of the same shape in both languages (R drops dim for colSums, rowSums and "
+                f"scalars: wrap them, e.g. matrix(colSums(d), nrow = 1))") from None
+        try:
+            node = bounds.evaluate(expr, leaf)
+        except bounds.UnknownOperationError:
+            if rule != "identical":
+                raise
+            node = bounds.Node(z.left, z.right, np.full(z.d.shape, np.inf), z.m)  # bits alone decide
+        limit = np.broadcast_to(node.d, z.d.shape)
+        S = np.broadcast_to(node.S, z.d.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(z.d == 0, 0.0, z.d / limit)
+            scaled = np.where(z.d == 0, 0.0, z.d / (bounds.U * np.maximum(S, bounds.TINY)))
+        worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else None
+        result.stats[name] = StepStats(name, step, float(z.d.max(initial=0.0)), float(scaled.max(initial=0.0)),
+                                       float(ratio.max(initial=0.0)), float(limit[worst]) if worst else 0.0)
+        if rule == "identical":
+            bad = bits_differ(z.left, z.right)
+        else:
+            # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
+            bad = ~(z.d <= limit) & ~(np.isnan(z.left) & np.isnan(z.right))
+        if bad.any():
+            flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0]
+            element = np.unravel_index(np.flatnonzero(bad[flat])[0], bad.shape[1:])
+            at = (flat,) + element
+            candidates.append((int(epochs[flat]), order, Divergence(
+                int(epochs[flat]), step, name, tuple(int(i) for i in element),
+                float(z.left[at]), float(z.right[at]),
+                None if rule == "identical" else float(limit[at]), labels)))
+    # between the recorded epochs only the series kept at every epoch (the weights) can be
+    # compared: bit for bit under "identical"; under "within-bound" they feed the horizon
+    order_of = {name: (order, step) for order, (step, name, _) in enumerate(spec)}
+    for name in set(left.history) & set(right.history) & set(order_of):
+        a, b = np.broadcast_arrays(left.series(name), right.series(name))
+        d = np.abs(a - b)
+        stats = result.stats.get(name)
+        if stats is not None:
+            stats.max_abs = max(stats.max_abs, float(d.max(initial=0.0)))
+        if rule == "identical":
+            bad = bits_differ(a, b)
+            if bad.any():
+                k = int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
+                element = np.unravel_index(np.flatnonzero(bad[k])[0], bad.shape[1:])
+                epoch = left.first_epoch + k
+                order, step = order_of[name]
+                candidates.append((epoch, order, Divergence(
+                    epoch, step, name, tuple(int(i) for i in element), float(a[(k,) + element]),
+                    float(b[(k,) + element]), None, labels)))
+    if candidates:
+        result.first = min(candidates, key=lambda c: (c[0], c[1]))[2]
+    result.horizon = horizon(left, right, weights)
+    return result
+
+
+def horizon(left, right, weights):
+    """First epoch at which some weight matrix differs by more than HORIZON_RELATIVE of its size."""
+    first = None
+    for w in weights:
+        if w not in left.history or w not in right.history:
+            continue
+        a, b = np.broadcast_arrays(left.series(w), right.series(w))
+        d = np.abs(a - b).reshape(len(a), -1).max(axis=1)
+        scale = np.maximum(np.abs(a), np.abs(b)).reshape(len(a), -1).max(axis=1)
+        over = np.flatnonzero(~(d <= HORIZON_RELATIVE * scale))
+        if over.size:
+            e = left.first_epoch + int(over[0])
+            first = e if first is None else min(first, e)
+    return first

@@ -1,0 +1,303 @@
+"""The ``crossverify`` command line (also ``python -m crossverify``).
+
+    crossverify run        every scenario, variant, kernels and mode: a table of verdicts
+    crossverify trace      one implementation's trace of one scenario, as a plain .npz
+    crossverify reproduce  every number the article prints, from both languages
+    crossverify steps      one epoch step by step, Python beside R
+    crossverify rosetta    the Python and R lines of every step, and the translation pitfalls
+    crossverify report     one HTML page with the verdicts, the article's numbers and figures
+    crossverify golden     digests of every intermediate, recorded and checked
+    crossverify doctor     what exact checks depend on here (R, its BLAS, rpy2, numpy, libm), a verdict each
+
+Exit status: 0 when every check meets its expectation, 1 when one does not, 2 for bad input,
+3 when R cannot be started, 130 when interrupted.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from crossverify.errors import CrossverifyError
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+# Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
+# registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
+COMMAND_MODULES = ("crossverify.cli.reproduce", "crossverify.cli.steps", "crossverify.cli.rosetta", "crossverify.cli.report",
+                   "crossverify.cli.golden", "crossverify.cli.scenario", "crossverify.cli.compare", "crossverify.cli.predict",
+                   "crossverify.cli.doctor", "crossverify.cli.sweep", "crossverify.cli.explain",
+                   "crossverify.cli.questions")
+
+
+def add_fixtures_option(parser):
+    parser.add_argument("--fixtures", metavar="DIR", default=None,
+                        help="read scenarios from DIR, laid out like the shipped fixtures/ (default: shipped)")
+
+
+def add_twin_option(parser):
+    parser.add_argument("--twin", metavar="PATH", default=None,
+                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
+                             "are read from PATH/scenarios unless --fixtures says otherwise")
+
+
+def check_epochs(args):
+    """Refuse --epochs below 1 before anything runs (every command that takes --epochs)."""
+    if getattr(args, "epochs", None) is not None and args.epochs < 1:
+        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+
+
+def twin_and_fixtures(args):
+    """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from: --fixtures,
+    else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""
+    if not getattr(args, "twin", None):
+        return None, args.fixtures
+    from crossverify.twins.protocol import load_twin
+    twin = load_twin(args.twin)
+    own = os.path.join(twin.base_dir, "scenarios")
+    return twin, args.fixtures or (own if os.path.isdir(own) else None)
+
+
+def scenario_from_args(args):
+    """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
+    from crossverify.twins.scenarios import load_scenario
+
+    twin, fixtures = twin_and_fixtures(args)
+    name = args.scenario or scenario_names(twin, fixtures)[0]
+    return load_scenario(name, fixtures, twin)
+
+
+def scenario_names(twin, fixtures):
+    """The names of ``twin``'s scenarios in ``fixtures`` (every scenario there when ``twin`` is None),
+    or an error when there is none."""
+    from crossverify.twins.scenarios import scenarios_of
+
+    known = scenarios_of(twin, fixtures)
+    if not known:
+        raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
+                               f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
+                               f"give --fixtures a folder that holds one.")
+    return known
+
+
+def build_parser():
+    from crossverify.check import verify
+    parser = argparse.ArgumentParser(prog="crossverify", description=(
+        "Check that the numpy and R implementations of a twin (the article's networks, or yours) compute the same "
+        "thing, step by step, and say where and why they part when they do."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="compare Python and R on every scenario, variant, kernels and mode",
+                         description="Compare Python and R; with no options, everything. Exit 0 only "
+                                     "when every row meets its expectation.")
+    add_fixtures_option(run)
+    run.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
+    add_twin_option(run)
+    run.add_argument("--variant", action="append", metavar="V",
+                     help="only this R variant (repeatable; the twin declares its variants, e.g. bias-net's "
+                          "article, corrected, rowsums-only, colsums-only)")
+    run.add_argument("--kernels", action="append", metavar="K",
+                     help=f"only these Python kernels (repeatable): {', '.join(verify.KERNELS)}")
+    run.add_argument("--mode", action="append", metavar="M",
+                     help=f"only this comparison mode (repeatable): {', '.join(verify.MODES)}")
+    run.add_argument("--epochs", type=int, default=None, metavar="N",
+                     help="run N epochs instead of each scenario's own (every intermediate of every epoch is kept "
+                          "when that is small, else checkpoints)")
+    run.add_argument("--audit", choices=verify.AUDITS, default="checkpoints",
+                     help="checkpoints (default): long runs keep every intermediate at checkpoint epochs and "
+                          "the weights at every epoch; full: every intermediate of every epoch, streamed in chunks")
+    run.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    run.add_argument("--per-intermediate", action="store_true",
+                     help="also print, per intermediate, the largest difference and the bound at it")
+
+    trace = sub.add_parser("trace", help="write one implementation's trace to a .npz file",
+                           description="Write the initial weights and every intermediate of every epoch "
+                                       "(keys init/<name> and epoch<k>/<name>) to a plain .npz file.")
+    add_fixtures_option(trace)
+    trace.add_argument("--scenario", default=None, help="scenario (default: bias-net; with --twin, the twin's first)")
+    add_twin_option(trace)
+    trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
+    trace.add_argument("--variant", default=None,
+                       help="R variant (default: the twin's reference, the one Python should equal)")
+    trace.add_argument("--kernels", default="exact", help="Python kernels: exact or float (default: exact)")
+    trace.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the scenario's)")
+    trace.add_argument("--record", choices=("checkpoints", "all"), default="checkpoints",
+                       help="which epochs keep every intermediate: checkpoints (default; every epoch for short "
+                            "runs, every 1000th and the last for detail-moons) or all (~4 GB for detail-moons)")
+    trace.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the trace")
+    trace.add_argument("--format", choices=("npz", "folder"), default="npz",
+                       help="npz (default) or folder: crossverify-trace/1, index.json and little-endian float64 "
+                            ".bin files that R reads with read_trace() (docs/TRACES.md)")
+    run.set_defaults(handler=cmd_run)
+    trace.set_defaults(handler=cmd_trace)
+    import importlib
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
+    return parser
+
+
+WHERE_NEXT = """
+Where next:
+  crossverify steps{twin}        one epoch cell by cell, Python beside R, cells that differ marked
+  crossverify explain{twin}      why the two sides part: the step and the operation where it starts
+  crossverify rosetta{twin}      each step's Python line beside its R line
+  crossverify report{twin} --out report/   one HTML page: these verdicts and figures of both languages
+"""
+
+
+def where_next(twin_path=None, failed=None):
+    """The commands to try next, for the twin just checked; ``failed``, the first row that does not meet
+    its expectation, is the one explain is pointed at (explain with no --kernels starts from it)."""
+    twin = f" --twin {twin_path}" if twin_path else ""
+    text = WHERE_NEXT.format(twin=twin)
+    if failed is not None:
+        text = text.replace(f"crossverify explain{twin}  ",
+                            f"crossverify explain{twin} --scenario {failed.scenario} --variant {failed.variant}\n"
+                            f"                           ", 1)
+    return text
+
+
+def _print_table(rows, per_intermediate, out, twin_path=None):
+    import pandas as pd
+
+    table = pd.DataFrame([{
+        "scenario": r.scenario, "variant": r.variant, "kernels": r.kernels, "mode": r.mode,
+        "R %*% path": r.r_matprod, "expectation": r.expectation, "verdict": r.verdict_text,
+        "first divergence": (f"epoch {r.first_divergence.epoch} step {r.first_divergence.step} "
+                             f"{r.first_divergence.name}{list(r.first_divergence.index)}"
+                             if r.first_divergence else "none"),
+        "max difference": f"{r.max_abs:.3g}", "between": r.compared,
+        "horizon": "-" if r.expectation != "within-bound" or r.mode == "lockstep"
+                   else (f"epoch {r.horizon}" if r.horizon is not None else "none"),
+    } for r in rows])
+    out.write(table.to_string(index=False) + "\n")
+    failed = [r for r in rows if r.ok is False]
+    unchecked = [r for r in rows if r.ok is None]
+    for r in failed:
+        out.write(f"\nFAILED {r.scenario} / {r.variant} / {r.kernels} / {r.mode}: {r.note or ''}\n")
+        if r.first_divergence:
+            out.write(f"  first divergence: {r.first_divergence.describe()}\n")
+    if per_intermediate:
+        for r in rows:
+            if r.kernels != "float":
+                continue
+            out.write(f"\n{r.scenario} / {r.variant} / {r.kernels} / {r.mode}: per intermediate "
+                      f"({r.compared}; each difference against the bound of its own element)\n")
+            detail = pd.DataFrame([{
+                "step": s.step, "intermediate": s.name, "max |difference|": f"{s.max_abs:.3g}",
+                "in u*scale": f"{s.max_scaled:.3g}", "max difference/bound": f"{s.max_ratio:.3g}",
+                "bound where that ratio peaks": f"{s.bound_at_max:.3g}"} for s in r.stats.values()])
+            out.write(detail.to_string(index=False) + "\n")
+    seen = set()
+    for r in rows:
+        for w in r.warnings:
+            if (r.scenario, w) not in seen:
+                seen.add((r.scenario, w))
+                out.write(f"\nWARNING {r.scenario}: {w}\n")
+    for r in unchecked:
+        out.write(f"\nNOT CHECKED {r.scenario} / {r.variant} / {r.kernels} / {r.mode}: {r.note}\n")
+    met = len(rows) - len(failed) - len(unchecked)
+    out.write(f"\n{met} of {len(rows)} checks meet their expectation"
+              + (f"; {len(unchecked)} could not be made (above).\n" if unchecked else ".\n"))
+    out.write(where_next(twin_path, failed[0] if failed else None))
+
+
+def progress_printer():
+    """Overwrite one status line on the terminal."""
+    def show(message):
+        print(f"\r\033[K... {message}", end="", file=sys.stderr, flush=True)
+    return show
+
+
+def cmd_run(args, out):
+    from crossverify.check import verify
+    from crossverify.session.rsession import get_session
+    from crossverify.twins.scenarios import load_scenario
+
+    twin, fixtures = twin_and_fixtures(args)
+    names = args.scenario or scenario_names(twin, fixtures)
+    loaded = [load_scenario(name, fixtures, twin) for name in names]  # every input checked before the long part
+    known_variants = tuple(dict.fromkeys(v for s in loaded for v in s.twin.variants))
+    for kind, given, known in (("variant", args.variant, known_variants), ("kernels", args.kernels, verify.KERNELS),
+                               ("mode", args.mode, verify.MODES)):
+        for g in given or ():
+            verify.check_name(kind, g, known)
+    check_epochs(args)
+    session = get_session()
+    progress = progress_printer() if sys.stderr.isatty() else None
+    rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit, twin,
+                      args.epochs)
+    if progress:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    if args.format == "json":
+        json.dump({"r_version": session.r_version, "rpy2_version": session.rpy2_version, "blas": session.blas,
+                   "r_platform": session.platform.to_dict(), "r_matprod": session.matprod.to_dict(),
+                   "rows": [r.to_dict() for r in rows], "ok": all(r.ok is not False for r in rows)}, out, indent=2)
+        out.write("\n")
+    else:
+        from crossverify.session.platform import header
+        out.write(f"R {session.r_version}, rpy2 {session.rpy2_version}\n")
+        out.write(header(session.platform, session.matprod) + "\n\n")
+        _print_table(rows, args.per_intermediate, out, args.twin)
+    return EXIT_OK if all(r.ok is not False for r in rows) else EXIT_FAILED
+
+
+def write_npz_atomically(path, arrays):
+    """Write ``arrays`` to ``path`` as .npz, never half a file (bridge/files.py)."""
+    from crossverify.files import write_atomically
+    write_atomically(path, lambda fh: np.savez(fh, **arrays))
+
+
+def cmd_trace(args, out):
+    from crossverify.python_impl.kernels import KERNELS
+
+    from crossverify.check import verify
+    from crossverify.twins.runner import network_for
+
+    if args.scenario is None and not args.twin:
+        args.scenario = "bias-net"
+    scenario = scenario_from_args(args)
+    net = network_for(scenario)
+    variant = args.variant or net.reference_variant
+    verify.check_name("variant", variant, net.variants)
+    verify.check_name("kernels", args.kernels, tuple(KERNELS))
+    check_epochs(args)
+    if args.format == "npz" and not args.out.endswith(".npz"):
+        raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
+    epochs = args.epochs or scenario.epochs
+    record = None if args.record == "all" else net.checkpoints(epochs)
+    if args.impl == "python":
+        trace = net.python(args.kernels, epochs, record=record)
+    else:
+        from crossverify.session.rsession import get_session
+        trace = net.r(get_session(), variant, epochs, record=record)
+    if args.format == "folder":
+        from crossverify.check import traceio
+        producer = {"language": "python" if args.impl == "python" else "R", "implementation": args.impl,
+                    **({"kernels": args.kernels} if args.impl == "python" else {"variant": variant})}
+        traceio.write_folder(args.out, traceio.from_trace(trace, net.twin, scenario.name, producer))
+    else:
+        write_npz_atomically(args.out, trace.to_npz_dict())
+    out.write(f"wrote {args.out}: {len(trace)} of {epochs} epochs with all {len(trace.names)} intermediates "
+              f"({args.impl}{', ' + args.kernels + ' kernels' if args.impl == 'python' else ', variant ' + variant})\n")
+    return EXIT_OK
+
+
+def main(argv=None, out=None):
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args, out)
+    except CrossverifyError as exc:
+        print(f"crossverify: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("crossverify: interrupted; nothing was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

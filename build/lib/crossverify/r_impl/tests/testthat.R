@@ -1,0 +1,4 @@
+library(testthat)
+library(crossverify)
+
+test_check("crossverify")

@@ -1,0 +1,1 @@
+"""The article's detail-section network as a twin (twin.py)."""

@@ -1,0 +1,198 @@
+"""One twin on one scenario: Python and R traces (whole runs or chunks), lockstep traces, the
+Python model of a non-reference R variant, and the bound expressions derived from the code.
+
+Everything here reads the twin's declaration (bridge/twins/protocol.py); nothing names a twin.
+"""
+import numpy as np
+
+from crossverify.check.tracing import derive_spec, trace_epoch
+from crossverify.twins.protocol import call_by_name
+from crossverify.python_impl.kernels import get_kernels
+from crossverify.python_impl.trace import Trace, run_epochs, run_lockstep
+
+# A run keeps every intermediate of every epoch while that is at most this many numbers
+# (16 MB); longer runs keep them at every CHECKPOINT_EVERY-th epoch and the last, and the
+# state and history series after every epoch.
+KEEP_ALL_LIMIT = 2_000_000
+CHECKPOINT_EVERY = 1000
+
+
+def _r_dict(session, obj):
+    return {k: session.from_r(v) for k, v in zip(obj.names, obj)}
+
+
+def _steps_from_r(session, obj):
+    """R arrays with the epoch last (dim c(rows, cols, epochs)) as numpy arrays with it first."""
+    return {k: np.ascontiguousarray(np.moveaxis(v, -1, 0)) for k, v in _r_dict(session, obj).items()}
+
+
+class TwinRun:
+    """A twin and a scenario (bridge/twins/scenarios.py), ready to run on either side."""
+
+    def __init__(self, twin, scenario):
+        self.twin = twin
+        self.scenario = scenario
+        self.name = twin.name
+        self.variants = tuple(twin.variants)
+        self.reference_variant = twin.reference
+        self.weights = twin.state
+        self.hyper = {k: scenario.hyper[k] for k in twin.hyper}
+        self.data = self._prepare(scenario.data)
+        self._r_data = None
+        self._specs = {}
+
+    # data as both sides see it --------------------------------------------------------------------
+    def _prepare(self, raw):
+        step = self.twin.preprocessing.get(self.scenario.preprocessing)
+        if step is None:
+            return dict(raw)
+        fn = self.twin.resolve(step.python, "preprocessing")
+        prepared = call_by_name(fn, dict(raw), f"{self.name!r} preprocessing")
+        return {**raw, **prepared}
+
+    def __getattr__(self, name):  # the data matrices by name (run.X)
+        data = self.__dict__.get("data")
+        if data is not None and name in data:
+            return data[name]
+        raise AttributeError(name)
+
+    def fixed(self, variant=None):
+        """What both sides share: the prepared data and the hyper-parameters (bound leaves)."""
+        return {**self.data, **self.hyper}
+
+    # record policy --------------------------------------------------------------------------------
+    def checkpoints(self, epochs=None):
+        """None (every epoch) when a whole run's intermediates are small; else every
+        CHECKPOINT_EVERY-th epoch and the last. The size is estimated from the declaration alone
+        (steps x the largest input matrix), so a malformed scenario reaches the side that refuses it."""
+        n = epochs or self.scenario.epochs
+        largest = max(np.size(v) for v in list(self.scenario.data.values()) + list(self.scenario.init.values()))
+        if n * len(self.twin.steps) * largest <= KEEP_ALL_LIMIT:
+            return None
+        return sorted(set(range(0, n, CHECKPOINT_EVERY)) | {n - 1})
+
+    # Python --------------------------------------------------------------------------------------
+    def _available(self, data, hyper, state, xp, variant=None):
+        out = {**data, **hyper, "state": state, "xp": xp}
+        if variant is not None:
+            out["variant"] = variant
+        return out
+
+    def python_epoch(self, state, xp, fn=None, variant=None, data=None, hyper=None):
+        fn = fn or self.twin.python_epoch
+        values = call_by_name(fn, self._available(data or self.data, hyper or self.hyper, state, xp, variant),
+                              f"{self.name!r} python")
+        return values
+
+    def python_start(self, variant=None):
+        start = self.twin.resolve(self.twin.python_start, "python_start")
+        if variant is not None and variant != self.reference_variant:
+            model_start = self.twin.variants[variant].model_start
+            start = self.twin.resolve(model_start, "model_start") or start
+        if start is None:
+            return dict(self.scenario.init)
+        return call_by_name(start, self._available(self.data, self.hyper, dict(self.scenario.init), None, variant),
+                            f"{self.name!r} start")
+
+    def _epoch_fn(self, kernels, variant=None):
+        xp = get_kernels(kernels) if isinstance(kernels, str) else kernels
+        model = None
+        if variant is not None and variant != self.reference_variant:
+            model = self.twin.resolve(self.twin.variants[variant].model, "model")
+        return lambda state: self.python_epoch(state, xp, fn=model, variant=variant if model else None)
+
+    def python(self, kernels, epochs, record=None, start=None, first_epoch=0):
+        return run_epochs(self._epoch_fn(kernels), start or self.python_start(), epochs, self.twin.names,
+                          self.weights, init=self.scenario.init if start is None else None, record=record,
+                          history_names=self.twin.history, first_epoch=first_epoch)
+
+    def python_lockstep(self, kernels, reference):
+        return run_lockstep(self._epoch_fn(kernels), reference, self.weights)
+
+    def model(self, variant, kernels, epochs, reference=None):
+        """The Python model of R's ``variant``, free-running or (``reference``) lockstep with R."""
+        fn = self._epoch_fn(kernels, variant)
+        if reference is not None:
+            return run_lockstep(fn, reference, self.weights)
+        return run_epochs(fn, self.python_start(variant), epochs, self.twin.names, self.weights,
+                          init=self.scenario.init, history_names=self.twin.history)
+
+    # derived bounds ------------------------------------------------------------------------------
+    def spec_for(self, variant=None):
+        """(step, name, expression) per intermediate, traced from the Python code that computes the
+        left side: the twin's epoch, or the model of R's ``variant``."""
+        key = variant if variant is not None and variant != self.reference_variant else None
+        if key not in self._specs:
+            model = self.twin.resolve(self.twin.variants[key].model, "model") if key else None
+            start = self.python_start(key)
+
+            def call(data, hyper, state, xp):
+                return self.python_epoch(state, xp, fn=model, variant=key, data=data, hyper=hyper)
+
+            outputs = trace_epoch(call, self.data, self.hyper, start)
+            self._specs[key] = derive_spec(self.twin.steps, outputs)
+        return self._specs[key]
+
+    @property
+    def spec(self):
+        return self.spec_for(None)
+
+    # R -------------------------------------------------------------------------------------------
+    def r_env(self, session):
+        return session.twin_env(self.twin)
+
+    def r_data(self, session):
+        """The data as R objects (prepared by R's own code when the scenario says so), and the hyper-parameters."""
+        if self._r_data is None:
+            raw = {k: session.to_r(v) for k, v in self.scenario.data.items()}
+            step = self.twin.preprocessing.get(self.scenario.preprocessing)
+            if step is not None:
+                prepared = session.call_in(self.r_env(session), "call_by_name",
+                                           session.call_in(self.r_env(session), "get", step.r, envir=self.r_env(session)), session.ro.ListVector(raw))
+                raw.update(dict(zip(prepared.names, prepared)))
+            self._r_data = raw
+        return self._r_data
+
+    def _r_args(self, session, variant):
+        args = dict(self.r_data(session))
+        args.update({k: session.ro.FloatVector([v]) for k, v in self.hyper.items()})
+        for k, v in self.twin.variants[variant].r_args.items():
+            args[k] = v
+        return session.ro.ListVector(args)
+
+    def r_start(self, session, variant):
+        """The state R's first epoch starts from (the twin's R start function, or the drawn state)."""
+        init = session.ro.ListVector({k: session.to_r(v) for k, v in self.scenario.init.items()})
+        if not self.twin.r.start:
+            return init
+        env = self.r_env(session)
+        args = dict(zip(self._r_args(session, variant).names, self._r_args(session, variant)))
+        args["state"] = init
+        return session.call_in(env, "call_by_name", session.call_in(env, "get", self.twin.r.start, envir=env),
+                               session.ro.ListVector(args))
+
+    def r(self, session, variant, epochs, record=None, start=None, first_epoch=0):
+        variant = variant or self.reference_variant
+        env = self.r_env(session)
+        if start is None:
+            r_start = self.r_start(session, variant)
+            start_np = _r_dict(session, r_start)
+        else:
+            start_np = start
+            r_start = session.ro.ListVector({k: session.to_r(v) for k, v in start.items()})
+        recorded = np.arange(first_epoch, first_epoch + epochs) if record is None else \
+            np.array([e for e in record if first_epoch <= e < first_epoch + epochs], dtype=np.int64)
+        res = session.call_in(env, "twin_run", session.call_in(env, "get", self.twin.r.epoch, envir=env),
+                              self._r_args(session, variant), r_start, epochs,
+                              session.ro.IntVector([int(e - first_epoch + 1) for e in recorded]),
+                              session.ro.StrVector(list(self.weights)),
+                              session.ro.StrVector(list(self.twin.history_names)))
+        part = dict(zip(res.names, res))
+        return Trace(self.scenario.init, recorded, _steps_from_r(session, part["steps"]), self.twin.names,
+                     start=start_np, history=_steps_from_r(session, part["history"]),
+                     first_epoch=first_epoch, n_epochs=epochs)
+
+
+def network_for(scenario):
+    """The TwinRun of a loaded scenario."""
+    return TwinRun(scenario.twin, scenario)
