@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - the module is part of the project; kep
         with np.errstate(over="ignore"):
             return np.abs(key(a) - key(b)).view(np.uint64)
 
-TOLERANCE = re.compile(r"^\s*(?P<value>[0-9.eE+-]+)\s*(?P<unit>ulps?|rel)\s*$")
+TOLERANCE = re.compile(r"^\s*(?P<value>[0-9.eE+-]+)\s*(?P<unit>ulps?|rel)\s*$", re.IGNORECASE)  # 4ulp, 4 ULPs
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Tolerance:
 
 def parse_tolerance(text):
     """"identical" (or None, "0", "0ulp"), "4ulp", "1e-12rel"."""
-    if text is None or text.strip() in ("identical", "0", "exact"):
+    if text is None or text.strip().lower() in ("identical", "0", "exact"):
         return Tolerance("identical")
     m = TOLERANCE.match(text)
     if m:
@@ -62,9 +62,10 @@ def parse_tolerance(text):
             value = float(m.group("value"))
         except ValueError:
             value = None
-        if m.group("unit").startswith("ulp") and value is not None and value == int(value) and value >= 0:
+        unit = m.group("unit").lower()
+        if unit.startswith("ulp") and value is not None and value == int(value) and value >= 0:
             return Tolerance("identical") if value == 0 else Tolerance("ulp", int(value))
-        if m.group("unit") == "rel" and value is not None and 0 <= value < 1:
+        if unit == "rel" and value is not None and 0 <= value < 1:
             return Tolerance("identical") if value == 0 else Tolerance("rel", value)
     raise CrossverifyError(f"--tolerance {text!r} is not a tolerance. Give a whole number of ULPs such as 4ulp, a "
                            f"relative tolerance below 1 such as 1e-12rel, or identical.")
@@ -234,6 +235,12 @@ def compare(a, b, tolerance=None, labels=("A", "B")):
             notes.append(f"only {side} holds {', '.join(only)}: not compared")
     if not names:
         problems.append("the two traces have no intermediate in common")
+    twins = [t.meta.get("twin") for t in (a, b)]
+    if all(twins) and twins[0] != twins[1]:  # nothing to compare: say so rather than match names by chance
+        problems.append(f"{labels[0]} is a trace of twin {twins[0]!r} and {labels[1]} of twin {twins[1]!r}: "
+                        f"intermediates of the same name in two twins are not the same quantity; compare two "
+                        f"traces of one twin")
+        return TraceComparison(tolerance, labels, [], notes=notes, problems=problems)
     common, ia, ib = np.intersect1d(a.epochs, b.epochs, return_indices=True)
     if len(common) < max(len(a.epochs), len(b.epochs)):
         notes.append(f"{labels[0]} recorded {len(a.epochs)} epochs and {labels[1]} {len(b.epochs)}: the {len(common)} "
@@ -281,11 +288,22 @@ def compare(a, b, tolerance=None, labels=("A", "B")):
 
 
 def _compare_into(collect, stats, a, b, epochs, order, step, name, problems):
+    if a.shape[1:] != b.shape[1:] and not _laid_out_per_sample(a.shape[1:], b.shape[1:]):
+        problems.append(f"{name} is {a.shape[1]}x{a.shape[2]} in one trace and {b.shape[1]}x{b.shape[2]} in the "
+                        f"other: not the same matrix (traces of different twins or data?)")
+        return
     problem = collect.compare(stats, a, b, epochs, order, step, name)
     if problem:
         problems.append(problem)
     elif a.shape[1:] != b.shape[1:]:
         stats.broadcast = f"{a.shape[1]}x{a.shape[2]} against {b.shape[1]}x{b.shape[2]}, by broadcasting"
+
+
+def _laid_out_per_sample(x, y):
+    """Whether one shape is the other's single row (or column) repeated: R's bias matrices, one row
+    per sample, against numpy's one row per neuron."""
+    (r1, c1), (r2, c2) = x, y
+    return (c1 == c2 and 1 in (r1, r2)) or (r1 == r2 and 1 in (c1, c2))
 
 
 def render(result, paths, metas=None):
@@ -307,7 +325,8 @@ def render(result, paths, metas=None):
                      f"{_count(worst.max_ulps, 'ULP')} apart ({worst.name})")
         lines.append(f"first difference: {result.first_difference.describe()}")
     else:
-        lines.append("verdict: DIFFERENT" + (f": {_count(sum(s.over for s in result.stats), 'element')} beyond the "
+        lines.append("verdict: NOT COMPARABLE (below)" if result.problems and not result.first else
+                     "verdict: DIFFERENT" + (f": {_count(sum(s.over for s in result.stats), 'element')} beyond the "
                                              f"tolerance" if result.first else ""))
         if result.first:
             lines.append(f"first divergence: {result.first.describe()}")

@@ -45,6 +45,8 @@ class Divergence:
                 f"{self.labels[0]} {self.left!r} ({float(self.left).hex()}) vs "
                 f"{self.labels[1]} {self.right!r} ({float(self.right).hex()}), "
                 f"difference {abs(self.left - self.right):.3g}")
+        if not (np.isfinite(self.left) and np.isfinite(self.right)):
+            return text.rsplit(", difference", 1)[0] + ": the two sides do not agree on a value that is not finite"
         if self.bound is not None:
             text += f" > bound {self.bound:.3g}"
         return text

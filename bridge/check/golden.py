@@ -321,7 +321,8 @@ def load_record(path):
         with open(path, encoding="utf-8") as fh:
             rec = json.load(fh)
     except json.JSONDecodeError as exc:
-        raise _bad(path, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        from crossverify.twins.scenarios import json_problem
+        raise _bad(path, f"not valid JSON ({json_problem(exc)})") from None
     except UnicodeDecodeError as exc:
         raise _bad(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:

@@ -120,8 +120,25 @@ def assert_twin_agrees(twin, scenario, kernels="exact", mode="free-running", var
     bound rule for an operation) fails too. Returns the Row (bridge/check/verify.py).
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this function's
-    verifier = _verifier(twin, scenario, fixtures, session, epochs)
-    row = verifier.row(variant or verifier.net.reference_variant, kernels, mode)
+    import warnings
+
+    import numpy as np
+
+    from crossverify.errors import CrossverifyError
+    try:
+        verifier = _verifier(twin, scenario, fixtures, session, epochs)
+        row = verifier.row(variant or verifier.net.reference_variant, kernels, mode)
+    except CrossverifyError as exc:  # a misspelt scenario, a bad manifest: the message, not the plugin's frames
+        message = f"crossverify: {exc}"
+    else:
+        message = None
+    if message is not None:
+        raise AssertionError(message)
+    with np.errstate(all="ignore"):
+        row.nonfinite = verifier.nonfinite(row)
+    for found in row.nonfinite:  # NaN on both sides agrees bit for bit: say where it began
+        warnings.warn(f"crossverify: {row.scenario} / {row.variant} / {row.kernels} / {row.mode}: "
+                      f"not finite: {found.describe()}", RuntimeWarning, stacklevel=2)
     if row.ok is not True:
         raise AssertionError(failure_message(verifier, row))
     return row

@@ -38,8 +38,11 @@ def run(args, out):
     else:
         if args.number is not None:
             q.question(args.number)  # an unknown number is refused before R starts
+        if args.out:
+            from crossverify.cli.failures import check_output
+            check_output(args.out)  # an output that cannot be written is refused before the work
         from crossverify.session.rsession import get_session
-        answers = q.answers(get_session(), None if args.number is None else [args.number])
+        answers = _answers(get_session(), None if args.number is None else [args.number])
         fmt = args.format or "text"
         if fmt == "json":
             text = q.to_json(answers)
@@ -59,3 +62,18 @@ def run(args, out):
     else:
         out.write(text)
     return EXIT_OK if ok else EXIT_FAILED
+
+
+def _answers(session, numbers):
+    """questions.answers, one status line per question (bridge/cli/progress.py)."""
+    from crossverify.cli.main import progress_printer
+    from crossverify.explain import questions as q
+    from crossverify.explain.questions_lab.lab import Lab
+    lab = Lab(session)
+    numbers = numbers or [question.number for question in q.QUESTIONS]
+    out = []
+    with progress_printer() as progress:
+        for k, n in enumerate(numbers):
+            progress(f"question {n} ({k + 1} of {len(numbers)})")
+            out.append(q.answer(q.question(n), lab))
+    return out

@@ -35,15 +35,14 @@ def run(args, out):
         load_scenario(name, fixtures, twin)  # every input checked before the long part
     prepare_target(args.out)
     session = get_session()
-    progress = progress_printer() if sys.stderr.isatty() else None
-    try:
+    with progress_printer() as progress:
         data = collect(session, names, fixtures, progress, twin)
         figures = write_report(args.out, data, progress)
-    finally:
-        if progress:
-            print("\r\033[K", end="", file=sys.stderr, flush=True)
-    ok = all(r.ok is not False for r in data.rows) and all(q.ok for q in data.reproduced)
+    ok = all(r.ok is not False for r in data.rows) and all(q.ok for q in data.reproduced) and not figures.failed
     out.write(f"wrote {args.out}/index.html: {sum(r.ok for r in data.rows)} of {len(data.rows)} checks meet their "
               f"expectation, {sum(q.ok for q in data.reproduced)} of {len(data.reproduced)} printed numbers as "
-              f"expected, {len(figures)} figures ({', '.join(figures)}).\n")
+              f"expected, {len(figures.ids)} figures ({', '.join(figures.ids)}).\n")
+    for title, problem in figures.failed:
+        print(f"crossverify: the figure '{title}' could not be drawn ({problem}); the page says so in its place.",
+              file=sys.stderr)
     return EXIT_OK if ok else EXIT_FAILED

@@ -10,6 +10,7 @@ when the folder itself cannot be used.
 """
 import json
 import os
+import shlex
 import shutil
 import tempfile
 
@@ -106,8 +107,27 @@ def cmd_new(args, out):
     builder.write(path, manifest)
     shapes = ", ".join(f"{k} {v.shape[0]}x{v.shape[1]}" for k, v in {**scenario.data, **scenario.init}.items())
     out.write(f"wrote {path}: twin {twin.name}, {shapes}; seed {args.seed}, {args.epochs} epochs\n"
-              f"run it with: crossverify run --fixtures {args.out}\n")
+              f"run it with: crossverify run --fixtures {shlex.quote(str(args.out))}\n")
+    _note_if_too_big(scenario, out)
     return EXIT_OK
+
+
+def _note_if_too_big(scenario, out):
+    """Say now, not at `run`, when a run of all the scenario's epochs will not fit in this machine's memory."""
+    import warnings
+
+    from crossverify.check import budget
+    from crossverify.check.verify import KERNELS, MODES
+    from crossverify.twins.runner import network_for
+    net = network_for(scenario)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        estimate = budget.estimate_run(net, scenario.epochs, net.variants, KERNELS, MODES)
+    available = budget.available_memory()
+    if available is not None and estimate.bytes_needed > available:
+        out.write(f"note: `crossverify run` on all of it needs {estimate.describe().split(': ', 1)[1]}, more than "
+                  f"the {budget.human_bytes(available)} available here; it will refuse unless given --epochs "
+                  f"{estimate.epochs_that_fit(available)} or fewer (or {budget.OVERRIDE}).\n")
 
 
 def check_folder(folder, twin=None):

@@ -15,6 +15,8 @@ What a row records (docs/SWEEP.md):
 * ``printed_*``: the twin's loss at each checkpoint epoch as printed to ``decimals`` places, per side,
   and whether R's and the float kernels' printed text differ (the article prints 5 decimals).
 * ``saturated_*``: activation outputs exactly at their limits (bridge/check/saturation.py).
+* ``nonfinite_*``: where each side first produced NaN or Inf (epoch, step, element), or None
+  (bridge/check/nonfinite.py); ``warnings`` joins them, and targets outside the output's range.
 * ``seconds_*``: the time of each side and of the comparison.
 
 R runs on the thread that started it: a worker process's main thread (local.py), or on a Dask
@@ -33,6 +35,7 @@ import numpy as np
 
 from crossverify.check import bounds
 from crossverify.check.engine import compare_traces
+from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets_out_of_range
 from crossverify.check.saturation import describe, saturation
 from crossverify.errors import RCallError
 from crossverify.twins.protocol import call_by_name
@@ -100,6 +103,15 @@ def _saturation_fields(trace, spec, side):
             f"saturation_{side}": describe([s for s in report if s.saturated])}
 
 
+def _nonfinite_fields(net, traces):
+    """Where each side first went NaN or Inf, and every warning a reader of the row must see."""
+    found = {side: first_nonfinite(trace, net.spec, side) for side, trace in traces.items()}
+    warnings_ = nonfinite_data(net.data) + targets_out_of_range(net.data, net.spec)
+    warnings_ += [f"not finite: {f.describe()}" for f in found.values() if f is not None]
+    return {**{f"nonfinite_{side}": None if f is None else f.where() for side, f in found.items()},
+            "warnings": "; ".join(warnings_) or None}
+
+
 def evaluate(config, session):
     """The result fields of one configuration (raises on any error: ``run_config`` records it)."""
     from crossverify.sweep.build import scenario_for
@@ -145,6 +157,7 @@ def evaluate(config, session):
         "printed_differ": differ, "printed_differ_count": int(sum(differ)),
         **_saturation_fields(r, net.spec, "r"),
         **_saturation_fields(flt, net.spec, "float"),
+        **_nonfinite_fields(net, {"r": r, "exact": exact, "float": flt}),
     }
     clock["compare"] = time.perf_counter() - t
     clock["total"] = time.perf_counter() - started

@@ -13,6 +13,8 @@ is read too. Both come back as a :class:`TraceData`.
 import json
 import os
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +59,8 @@ class TraceData:
         p = self.meta.get("producer") or {}
         parts = [p.get("language") or p.get("implementation"), p.get("kernels") and f"{p['kernels']} kernels",
                  p.get("variant") and f"variant {p['variant']}"]
+        if not any(parts) and p.get("format") == "npz":
+            return "npz: its producer is not recorded, as --format folder records it"
         return ", ".join(x for x in parts if x) or "unknown producer"
 
 
@@ -211,15 +215,10 @@ def read_folder(folder):
 NPZ_KEY = re.compile(r"^epoch(\d+)/(.+)$")
 
 
-def read_npz(path):
-    """A .npz of ``crossverify trace`` (init/<name>, epoch<k>/<name>): names in the order written;
-    step numbers from the shipped twin whose intermediates these are, when one is."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise TraceFileError(path, f"cannot be read as .npz ({exc})") from None
+def _npz_arrays(path):
+    """(init, {epoch: {name: array}}, names in the order written) of a trace .npz."""
     init, per_epoch, names = {}, {}, []
-    with z:
+    with np.load(path, allow_pickle=False) as z:
         for key in z.files:
             if key.startswith("init/"):
                 init[key[5:]] = np.asarray(z[key], dtype=np.float64)
@@ -231,6 +230,20 @@ def read_npz(path):
             per_epoch.setdefault(e, {})[name] = np.asarray(z[key], dtype=np.float64)
             if name not in names:
                 names.append(name)
+    return init, per_epoch, names
+
+
+def read_npz(path):
+    """A .npz of ``crossverify trace`` (init/<name>, epoch<k>/<name>): names in the order written;
+    step numbers from the shipped twin whose intermediates these are, when one is."""
+    try:
+        init, per_epoch, names = _npz_arrays(path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # an empty file (EOFError), a truncated one (BadZipFile, or a member that stops short)
+        reason = "it is empty" if os.path.isfile(path) and os.path.getsize(path) == 0 else \
+            f"it is not a complete .npz, perhaps truncated ({type(exc).__name__}: {exc})"
+        raise TraceFileError(path, f"cannot be read as .npz: {reason}",
+                             "write it again with crossverify trace ... --out FILE.npz") from None
     epochs = np.array(sorted(per_epoch), dtype=np.int64)
     for e in epochs:
         missing = [n for n in names if n not in per_epoch[e]]

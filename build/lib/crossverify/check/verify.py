@@ -20,6 +20,7 @@ import numpy as np
 
 from crossverify.check import bounds
 from crossverify.check.engine import Comparison, compare_traces
+from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets_out_of_range
 from crossverify.check.saturation import saturated_steps
 from crossverify.errors import UnknownNameError
 from crossverify.twins.runner import network_for
@@ -62,6 +63,7 @@ class Row:
     epochs_checked: int = 0
     warnings: list = field(default_factory=list)  # what a reader must know about the run itself
     r_matprod: str = ""  # the path R's %*% took (bridge/session/platform.py, MatprodPlan.label)
+    nonfinite: list = field(default_factory=list)  # first NaN/Inf of each side (bridge/check/nonfinite.py)
 
     @property
     def verdict(self):
@@ -76,6 +78,9 @@ class Row:
     def verdict_text(self):
         """The verdict as a reader should take it: a free-running float row past its horizon meets
         step by step (each step against its own inputs), not trajectory against trajectory."""
+        if self.ok and self.nonfinite:
+            first = min(self.nonfinite, key=lambda f: f.epoch)
+            return f"meets, but not finite at epoch {first.epoch} (see WARNING)"
         if self.ok and self.kernels == "float" and self.mode == "free-running" and self.horizon is not None:
             return f"meets (each step; trajectories part at epoch {self.horizon})"
         return self.verdict
@@ -92,6 +97,7 @@ class Row:
             "r_matprod_path": self.r_matprod,
             "per_intermediate": {k: v.to_dict() for k, v in self.stats.items()},
             "warnings": list(self.warnings),
+            "nonfinite": [f.to_dict() for f in self.nonfinite],
         }
 
 
@@ -175,7 +181,10 @@ class Verifier:
     def _row(self, variant, kernels, mode, cmp):
         audit = "full" if cmp.epochs == self.epochs else "checkpoints"
         note = ""
-        if kernels == "float" and mode == "free-running":
+        if not cmp.holds:
+            note = ("a step leaves its bound (below)" if rule_for(kernels, self.session) == "within-bound"
+                    else "the bits differ (below)")
+        elif kernels == "float" and mode == "free-running":
             note = ("the weights agree to half their digits at every epoch" if cmp.horizon is None else
                     f"the weights part by more than 2^-26 of their size from epoch {cmp.horizon}: "
                     f"each side follows its own rounding from there" +
@@ -211,6 +220,8 @@ class Verifier:
             r = self.r()
             out = [f"saturated: {s.describe()} ({100 * s.count / s.elements:.3g}% of the recorded elements)"
                    for s in saturated_steps(r, self.net.spec)]
+            out.extend(nonfinite_data(self.net.data))
+            out.extend(targets_out_of_range(self.net.data, self.net.spec))
             moved = any(not np.array_equal(r.series(w), np.broadcast_to(r.start[w], r.series(w).shape))
                         for w in self.net.weights if w in r.history)
             if not moved:
@@ -218,6 +229,21 @@ class Verifier:
                            f"every epoch (the gradients vanish); agreement here says nothing about learning")
             self._cache["warnings"] = out
         return self._cache["warnings"]
+
+    def nonfinite(self, row):
+        """The first NaN or Inf of each side of ``row`` among the traces this verifier ran (R's variant,
+        Python's kernels free-running or lockstep, the model of R), earliest first."""
+        spec = self.net.spec_for(row.variant)
+        python = (("python-lockstep", row.kernels, row.variant) if row.mode == "lockstep"
+                  else ("python", row.kernels))
+        sides = {f"R ({row.variant})": ("r", row.variant),
+                 f"python ({row.kernels} kernels, {row.mode})": python,
+                 f"the model of R ({row.variant}, {row.kernels} kernels)":
+                     ("model", row.variant, row.kernels, row.mode == "lockstep")}
+        if row.variant == self.net.reference_variant and ("r", row.variant) not in self._cache:
+            self.r(row.variant)  # a full audit streamed R; the checkpoint run answers where it went non-finite
+        found = [first_nonfinite(self._cache[key], spec, side) for side, key in sides.items() if key in self._cache]
+        return sorted((f for f in found if f is not None), key=lambda f: (f.epoch, f.step or 0))
 
     def unchecked(self, variant, kernels):
         """Why a float-kernel row cannot be checked (its bound needs an operation the registry has no
@@ -299,7 +325,8 @@ def scenario_rows(verifier, variants=None, kernels=None, modes=None, audit="chec
     warnings = verifier.warnings()
     for r in rows:
         r.r_matprod = plan.label if plan is not None else ""
-        r.warnings = warnings
+        r.nonfinite = verifier.nonfinite(r)
+        r.warnings = warnings + [f"not finite: {f.describe()}" for f in r.nonfinite]
     return rows
 
 

@@ -10,7 +10,6 @@ the records written to PATH/scenarios/golden) unless ``--fixtures`` says otherwi
 does not (naming the first epoch, step and intermediate that changed), 2 for bad input.
 """
 import json
-import sys
 
 from crossverify.check import golden
 from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
@@ -55,14 +54,14 @@ def add_parser(subparsers):
 
 
 def _progress():
-    if sys.stderr.isatty():
-        return lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
-    return None
+    from crossverify.cli.main import progress_printer
+    return progress_printer()
 
 
 def cmd_record(args, out):
     twin, fixtures = twin_and_fixtures(args)
-    paths = golden.record(args.scenario, fixtures, args.force, progress=_progress(), twin=twin)
+    with _progress() as progress:
+        paths = golden.record(args.scenario, fixtures, args.force, progress=progress, twin=twin)
     for path in paths:
         out.write(f"wrote {path}\n")
     return EXIT_OK
@@ -70,8 +69,9 @@ def cmd_record(args, out):
 
 def cmd_check(args, out):
     twin, fixtures = twin_and_fixtures(args)
-    results = golden.check(args.scenario, fixtures, [args.impl] if args.impl else None, args.variant,
-                           progress=_progress(), twin=twin)
+    with _progress() as progress:
+        results = golden.check(args.scenario, fixtures, [args.impl] if args.impl else None, args.variant,
+                               progress=progress, twin=twin)
     ok = all(r.ok for r in results)
     if args.format == "json":
         json.dump({"ok": ok, "results": [r.to_dict() for r in results]}, out, indent=2)

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -40,6 +41,13 @@ def add_twin_option(parser):
     parser.add_argument("--twin", metavar="PATH", default=None,
                         help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
                              "are read from PATH/scenarios unless --fixtures says otherwise")
+
+
+def add_memory_option(parser):
+    from crossverify.check.budget import OVERRIDE
+    parser.add_argument(OVERRIDE, dest="ignore_memory_estimate", action="store_true",
+                        help="run even when the estimate made before the run says it needs more memory than this "
+                             "machine has available (by default such a run is refused, naming what fits)")
 
 
 def check_epochs(args):
@@ -111,6 +119,7 @@ def build_parser():
     run.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     run.add_argument("--per-intermediate", action="store_true",
                      help="also print, per intermediate, the largest difference and the bound at it")
+    add_memory_option(run)
 
     trace = sub.add_parser("trace", help="write one implementation's trace to a .npz file",
                            description="Write the initial weights and every intermediate of every epoch "
@@ -130,6 +139,7 @@ def build_parser():
     trace.add_argument("--format", choices=("npz", "folder"), default="npz",
                        help="npz (default) or folder: crossverify-trace/1, index.json and little-endian float64 "
                             ".bin files that R reads with read_trace() (docs/TRACES.md)")
+    add_memory_option(trace)
     run.set_defaults(handler=cmd_run)
     trace.set_defaults(handler=cmd_trace)
     import importlib
@@ -147,19 +157,23 @@ Where next:
 """
 
 
-def where_next(twin_path=None, failed=None):
-    """The commands to try next, for the twin just checked; ``failed``, the first row that does not meet
-    its expectation, is the one explain is pointed at (explain with no --kernels starts from it)."""
-    twin = f" --twin {twin_path}" if twin_path else ""
-    text = WHERE_NEXT.format(twin=twin)
+def where_next(twin_path=None, fixtures=None, failed=None):
+    """The commands to try next, for the twin and the scenarios just checked (paths quoted for a
+    shell); ``failed``, the first row that does not meet its expectation, is the one explain is
+    pointed at (explain with no --kernels starts from it)."""
+    import shlex
+    options = (f" --twin {shlex.quote(str(twin_path))}" if twin_path else "") + \
+        (f" --fixtures {shlex.quote(str(fixtures))}" if fixtures else "")
+    text = WHERE_NEXT.format(twin=options)
     if failed is not None:
-        text = text.replace(f"crossverify explain{twin}  ",
-                            f"crossverify explain{twin} --scenario {failed.scenario} --variant {failed.variant}\n"
+        text = text.replace(f"crossverify explain{options}  ",
+                            f"crossverify explain{options} --scenario {shlex.quote(failed.scenario)} "
+                            f"--variant {shlex.quote(failed.variant)}\n"
                             f"                           ", 1)
     return text
 
 
-def _print_table(rows, per_intermediate, out, twin_path=None):
+def _print_table(rows, per_intermediate, out, twin_path=None, fixtures=None):
     import pandas as pd
 
     table = pd.DataFrame([{
@@ -193,22 +207,33 @@ def _print_table(rows, per_intermediate, out, twin_path=None):
     seen = set()
     for r in rows:
         for w in r.warnings:
-            if (r.scenario, w) not in seen:
+            if (r.scenario, w) not in seen and not w.startswith("not finite: "):  # those: _print_nonfinite
                 seen.add((r.scenario, w))
                 out.write(f"\nWARNING {r.scenario}: {w}\n")
+    _print_nonfinite(rows, out)
     for r in unchecked:
         out.write(f"\nNOT CHECKED {r.scenario} / {r.variant} / {r.kernels} / {r.mode}: {r.note}\n")
     met = len(rows) - len(failed) - len(unchecked)
     out.write(f"\n{met} of {len(rows)} checks meet their expectation"
               + (f"; {len(unchecked)} could not be made (above).\n" if unchecked else ".\n"))
-    out.write(where_next(twin_path, failed[0] if failed else None))
+    out.write(where_next(twin_path, fixtures, failed[0] if failed else None))
+
+
+def _print_nonfinite(rows, out):
+    """One warning per scenario and place where values became NaN or Inf, naming every side that did."""
+    places = {}
+    for r in rows:
+        for f in r.nonfinite:
+            places.setdefault((r.scenario, f.where()), []).append(f.side)
+    for (scenario, where), sides in places.items():
+        out.write(f"\nWARNING {scenario}: not finite: {where} in {', '.join(dict.fromkeys(sides))}; agreement on NaN "
+                  f"or Inf says nothing about the computation\n")
 
 
 def progress_printer():
-    """Overwrite one status line on the terminal."""
-    def show(message):
-        print(f"\r\033[K... {message}", end="", file=sys.stderr, flush=True)
-    return show
+    """The command's status line: tqdm on a terminal, a line every few seconds in a log (bridge/cli/progress.py)."""
+    from crossverify.cli.progress import Progress
+    return Progress(sys.stderr)
 
 
 def cmd_run(args, out):
@@ -225,12 +250,13 @@ def cmd_run(args, out):
         for g in given or ():
             verify.check_name(kind, g, known)
     check_epochs(args)
+    check_run_fits(loaded, args)
     session = get_session()
-    progress = progress_printer() if sys.stderr.isatty() else None
-    rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit, twin,
-                      args.epochs)
-    if progress:
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    with progress_printer() as progress, warnings.catch_warnings(), np.errstate(all="ignore"):
+        # numpy's overflow and invalid-value warnings: the rows say where values stopped being finite
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit,
+                          twin, args.epochs)
     if args.format == "json":
         json.dump({"r_version": session.r_version, "rpy2_version": session.rpy2_version, "blas": session.blas,
                    "r_platform": session.platform.to_dict(), "r_matprod": session.matprod.to_dict(),
@@ -240,8 +266,26 @@ def cmd_run(args, out):
         from crossverify.session.platform import header
         out.write(f"R {session.r_version}, rpy2 {session.rpy2_version}\n")
         out.write(header(session.platform, session.matprod) + "\n\n")
-        _print_table(rows, args.per_intermediate, out, args.twin)
+        _print_table(rows, args.per_intermediate, out, args.twin, args.fixtures)
     return EXIT_OK if all(r.ok is not False for r in rows) else EXIT_FAILED
+
+
+def check_run_fits(scenarios, args):
+    """Refuse, before R starts, a run whose estimated memory exceeds what this machine has (bridge/check/budget.py)."""
+    from crossverify.check import budget, verify
+    from crossverify.twins.runner import network_for
+    estimates = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for scenario in scenarios:
+            net = network_for(scenario)
+            variants = [v for v in net.variants if not args.variant or v in args.variant]
+            estimates.append(budget.estimate_run(net, args.epochs or scenario.epochs, variants,
+                                                 args.kernels or verify.KERNELS, args.mode or verify.MODES,
+                                                 args.audit))
+    budget.refuse_if_too_big(estimates, args.ignore_memory_estimate,
+                             lighter=None if args.audit == "full" else "--audit full")
+    return estimates
 
 
 def write_npz_atomically(path, arrays):
@@ -266,13 +310,25 @@ def cmd_trace(args, out):
     check_epochs(args)
     if args.format == "npz" and not args.out.endswith(".npz"):
         raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
+    if args.format == "npz":
+        from crossverify.cli.failures import check_output
+        check_output(args.out)  # before the run, not after it
     epochs = args.epochs or scenario.epochs
+    from crossverify.check import budget
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        estimate = budget.estimate_run(net, epochs, (variant,), (args.kernels,), ("free-running",),
+                                       record_all=args.record == "all", traces=1)
+    budget.refuse_if_too_big([estimate], args.ignore_memory_estimate,
+                             lighter="--record checkpoints" if args.record == "all" else None)
     record = None if args.record == "all" else net.checkpoints(epochs)
-    if args.impl == "python":
-        trace = net.python(args.kernels, epochs, record=record)
-    else:
-        from crossverify.session.rsession import get_session
-        trace = net.r(get_session(), variant, epochs, record=record)
+    with progress_printer() as progress, np.errstate(all="ignore"):  # overflow is legal; `run` says where
+        progress(f"{scenario.name}: {args.impl} runs {epochs} epochs")
+        if args.impl == "python":
+            trace = net.python(args.kernels, epochs, record=record)
+        else:
+            from crossverify.session.rsession import get_session
+            trace = net.r(get_session(), variant, epochs, record=record)
     if args.format == "folder":
         from crossverify.check import traceio
         producer = {"language": "python" if args.impl == "python" else "R", "implementation": args.impl,
@@ -297,6 +353,13 @@ def main(argv=None, out=None):
     except KeyboardInterrupt:
         print("crossverify: interrupted; nothing was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except (OSError, MemoryError) as exc:  # an unwritable output, a closed pipe, no memory: bridge/cli/failures.py
+        from crossverify.cli.failures import handle
+        said = handle(exc)
+        if said is None:
+            raise
+        print(f"crossverify: error: {said[0]}", file=sys.stderr)
+        return said[1]
 
 
 if __name__ == "__main__":

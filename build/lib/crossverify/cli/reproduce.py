@@ -32,7 +32,9 @@ def run(args, out):
     names = args.scenario or scenario_names(twin, fixtures)
     for name in names:
         load_scenario(name, fixtures, twin)  # every input checked before R starts
-    rows = reproduce(get_session(), fixtures, names, twin)
+    from crossverify.cli.main import progress_printer
+    with progress_printer() as progress:
+        rows = reproduce(get_session(), fixtures, names, twin, progress)
     if args.format == "json":
         json.dump({"rows": [r.to_dict() for r in rows], "ok": all(r.ok for r in rows)}, out, indent=2)
         out.write("\n")

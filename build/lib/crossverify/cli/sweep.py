@@ -50,6 +50,8 @@ def run(args, out):
                                "See `crossverify sweep --help` and docs/SWEEP.md.")
     code = EXIT_OK
     out_dir = args.out
+    if args.workers is not None and args.workers < 1:
+        raise CrossverifyError(f"--workers {args.workers}: the number of worker processes must be 1 or more.")
     if has_sweep:
         if not out_dir:
             raise CrossverifyError("--out DIR is needed: the folder that keeps every finished configuration.")
@@ -89,6 +91,9 @@ def runner_for(args):
 def _run_sweep(spec, out_dir, args, out):
     from crossverify.sweep.build import scenario_for
     from crossverify.sweep.run import sweep
+    from crossverify.sweep.checks import check_configs
+    from crossverify.twins.protocol import load_twin
+    check_configs(spec.configs, load_twin(spec.settings["twin"]).hyper, spec.source)
     scenario_for(spec.configs[0]) if spec.configs else None  # a configuration that cannot be built fails here, once
     runner = runner_for(args)
     out.write(f"sweep of twin {spec.settings['twin']}: {len(spec.configs)} configuration(s) on {runner.describe()}, "

@@ -356,12 +356,24 @@ def boundary_values(run, session, xx_yy_grid=None):
     predict = twin.resolve(twin.python_predict, "python_predict")
     python = call_by_name(predict, {**net.hyper, name: grid, "state": python_state, "xp": get_kernels("float")},
                           f"{twin.name!r} python_predict")
-    env = session.twin_env(twin)
-    r_state = session.ro.ListVector({w: session.to_r(run.reference.series(w)[-1]) for w in net.weights})
-    args = session.ro.ListVector({name: session.to_r(grid), "state": r_state})
-    r = session.call_in(env, "call_by_name", session.call_in(env, "get", twin.r.predict, envir=env), args)
-    return [("Python (float kernels, as the article)", np.asarray(python)),
-            (f"R ({net.reference_variant})", session.from_r(r))]
+    r = _r_over_grid(run, session, name, grid, axis)
+    return [("Python (float kernels, as the article)", np.asarray(python)), (f"R ({net.reference_variant})", r)]
+
+
+def _r_over_grid(run, session, name, grid, axis):
+    """R's reference variant scored over the grid, its trained state laid out for the grid's rows as
+    `crossverify predict` lays it out for new rows (R keeps its biases once per training sample)."""
+    from crossverify.errors import CrossverifyError
+    from crossverify.explain.predict import Prediction, _score_in_r
+    net, twin = run.net, run.twin
+    r_state = {w: run.reference.series(w)[-1] for w in net.weights}
+    declared = {k: v.shape for k, v in net.scenario.init.items() if k in twin.state}
+    points = np.shape(grid)[axis]
+    result = Prediction(twin.name, run.name, net.reference_variant, twin.reference, "float", "trained", points)
+    _score_in_r(session, net, result, net.reference_variant, name, grid, r_state, declared, axis)
+    if result.r is None:
+        raise CrossverifyError(f"R could not score the grid: {result.r_error}")
+    return np.ascontiguousarray(result.r.T) if axis == 1 else result.r  # back to the twin's layout, as Python's
 
 
 def _targets(net, name, sample_axis):
@@ -394,6 +406,13 @@ def decision_boundary_figure(run, session):
         ax.set_aspect("equal")
     fig.colorbar(filled, ax=list(axes), label="network output")
     return fig
+
+
+@dataclass
+class Drawn:
+    """What write_report drew: the ids of the figures on the page, and (title, problem) of each it could not draw."""
+    ids: list
+    failed: list
 
 
 @dataclass
@@ -492,11 +511,19 @@ def run_table(rows):
             f"epoch {r.horizon}" if r.horizon is not None else "none")
         out.append(f'<tr class="{"meets" if r.ok else "fails"}">' + "".join([
             _td("scenario", r.scenario), _td("variant", r.variant), _td("kernels", r.kernels), _td("mode", r.mode),
-            _td("expectation", r.expectation), _td("verdict", r.verdict),
+            _td("expectation", r.expectation), _td("verdict", r.verdict_text),
             _td("first_divergence", _divergence_text(r.first_divergence)),
-            _td("max_abs_difference", repr(float(r.max_abs)), num=True), _td("horizon", horizon)]) + "</tr>")
+            _td("max_abs_difference", f"{r.max_abs:.3g}", num=True), _td("horizon", horizon)]) + "</tr>")
     out.append("</table>")
-    return scrolling("\n".join(out))
+    return scrolling("\n".join(out)) + warnings_list(rows)
+
+
+def warnings_list(rows):
+    """The warnings `crossverify run` prints under its table (saturation, NaN or Inf, targets out of range), once each."""
+    said = list(dict.fromkeys(f"{r.scenario}: {w}" for r in rows for w in r.warnings))
+    if not said:
+        return ""
+    return '<ul id="run-warnings">' + "".join(f'<li class="bad">WARNING {html.escape(w)}</li>' for w in said) + "</ul>"
 
 
 def reproduce_table(rows):
@@ -525,7 +552,13 @@ def summary_lines(data):
 def _subjects(runs):
     """What the page is about: each twin's title and source, from its declaration."""
     twins = {run.twin.name: run.twin for run in runs}
-    return "; ".join(f"{t.title or t.name}" + (f" ({t.section})" if t.section else "") for t in twins.values())
+    return "; ".join(_lower_first(t.title or t.name) + (f" ({t.section})" if t.section else "") for t in twins.values())
+
+
+def _lower_first(title):
+    """A title inside a sentence: "The article's bias network" reads "the article's bias network" there."""
+    first = title.split(" ", 1)[0]
+    return title[0].lower() + title[1:] if first[:1].isupper() and first[1:].islower() else title
 
 
 def _next_command(runs):
@@ -537,8 +570,8 @@ def _next_command(runs):
     return "crossverify steps"
 
 
-def render_page(data, figures):
-    """The HTML page; ``figures`` is [(FigureSpec, png bytes)]."""
+def render_page(data, figures, failed=()):
+    """The HTML page; ``figures`` is [(FigureSpec, png bytes)], ``failed`` [(FigureSpec, why it could not be drawn)]."""
     scenarios = ", ".join(run.name for run in data.runs)
     versions = ", ".join(f"{k} {v}" for k, v in data.versions.items())
     subjects = _subjects(data.runs) or "the twins' scenarios"
@@ -562,15 +595,19 @@ def render_page(data, figures):
         out.append(f'<figure id="figure-{spec.id}"><h3>{html.escape(spec.title)}</h3>'
                    f'<img alt="{html.escape(spec.title)}" src="data:image/png;base64,{data64}">'
                    f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
+    for spec, problem in failed:
+        out.append(f'<figure id="figure-{spec.id}" class="failed"><h3>{html.escape(spec.title)}</h3>'
+                   f'<p class="bad">This figure could not be drawn: {html.escape(problem)}.</p></figure>')
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 
-def report_json(data, figures):
+def report_json(data, figures, failed=()):
     return {"scenarios": [run.name for run in data.runs], "versions": data.versions,
             "rows": [{k: v for k, v in r.to_dict().items() if k != "per_intermediate"} for r in data.rows],
             "reproduce": [q.to_dict() for q in data.reproduced],
             "figures": [{"id": spec.id, "title": spec.title, "file": f"figures/{spec.id}.png"} for spec, _ in figures],
+            "figures_not_drawn": [{"id": spec.id, "title": spec.title, "problem": problem} for spec, problem in failed],
             "ok": all(r.ok is not False for r in data.rows) and all(q.ok for q in data.reproduced)}
 
 
@@ -604,7 +641,7 @@ def write_report(out_dir, data, progress=None):
     from crossverify.files import replace_folder_atomically
 
     target = prepare_target(out_dir)
-    figures = []
+    figures, failed = [], []
 
     def fill(tmp):
         os.mkdir(os.path.join(tmp, "figures"))
@@ -614,17 +651,17 @@ def write_report(out_dir, data, progress=None):
                 progress(f"figure {k + 1} of {len(specs)}: {spec.title}")
             try:
                 png = _png(spec.draw())
-            except Exception as exc:  # a figure that cannot be drawn: say which, write nothing
-                raise ReportError(f"the figure '{spec.title}' could not be drawn ({type(exc).__name__}: {exc}); "
-                                  f"nothing was written to {out_dir}.") from exc
+            except Exception as exc:  # one figure that cannot be drawn: the page says so in its place
+                failed.append((spec, f"{type(exc).__name__}: {exc}"))
+                continue
             with open(os.path.join(tmp, "figures", f"{spec.id}.png"), "wb") as fh:
                 fh.write(png)
             figures.append((spec, png))
         with open(os.path.join(tmp, "index.html"), "w", encoding="utf-8") as fh:
-            fh.write(render_page(data, figures))
+            fh.write(render_page(data, figures, failed))
         with open(os.path.join(tmp, "report.json"), "w", encoding="utf-8") as fh:
-            json.dump(report_json(data, figures), fh, indent=1)
+            json.dump(report_json(data, figures, failed), fh, indent=1)
             fh.write("\n")
 
     replace_folder_atomically(target, fill)
-    return [spec.id for spec, _ in figures]
+    return Drawn([spec.id for spec, _ in figures], [(spec.title, problem) for spec, problem in failed])

@@ -93,7 +93,8 @@ def heatmap(frame, x, y, path):
                 ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=7,
                         color="white" if grid[i, j] < np.nanmean(grid) else "black")
     fig.colorbar(im, ax=ax, label="median horizon (epoch)")
-    ax.set_title("Horizon: first epoch where numpy's and R's weights part by > 2^-26 (median over seeds)", fontsize=9)
+    # two lines, so a narrow heatmap (one or two columns) does not clip its title
+    ax.set_title("Horizon: first epoch where numpy's and R's weights\npart by > 2^-26 (median over seeds)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -218,10 +219,13 @@ def write_atlas(source, target, x=None, y=None):
         exact = ok[ok["exact_identical"] == False]  # noqa: E712 - a column of booleans
         failed = frame[frame["status"] != "ok"]
         never = int(ok["horizon"].isna().sum())
+        parted = (f"horizon median {np.nanmedian(ok['horizon'].astype(float)):.0f} over the {len(ok) - never} "
+                  f"that parted, {never} never parted" if len(ok) > never else
+                  f"none of the {len(ok)} parted within their epochs (no horizon)")
+        axes = f"Heatmap axes: {x} x {y}." if x and y else f"Heatmap axis: {x}." if x else \
+            "No heatmap: no parameter varies."
         summary = (f"{len(frame)} configurations ({len(ok)} finished, {len(failed)} failed); exact kernels equal to R "
-                   f"bit for bit in {len(ok) - len(exact)} of {len(ok)}; horizon median "
-                   f"{np.nanmedian(ok['horizon'].astype(float)) if len(ok) > never else float('nan'):.0f}, "
-                   f"{never} never parted. Heatmap axes: {x} x {y}.")
+                   f"bit for bit in {len(ok) - len(exact)} of {len(ok)}; {parted}. {axes}")
         twin = str(frame["twin"].iloc[0])
         page = PAGE.format(twin=html.escape(twin), summary=html.escape(summary),
                            fraction_table=_fraction_table(fractions),

@@ -19,6 +19,10 @@ docs/SWEEP.md gives the evidence behind the choices below.
   recorded as that configuration's failure. An R error is not a death: it is a failed row with R's
   message, returned like any other row.
 """
+import contextlib
+import signal
+import threading
+
 from crossverify.errors import CrossverifyError, RUnavailableError
 from crossverify.sweep.storage import deferred_interrupt
 
@@ -46,6 +50,22 @@ def parse_address(address):
     return "remote", address
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c():
+    """Ctrl-C reaches every process of the terminal's group: the nannies and workers started here
+    inherit an ignored SIGINT (Python installs its KeyboardInterrupt handler only where SIGINT is at
+    its default), so only this process answers it, cancels the tasks and closes the cluster, instead
+    of every worker printing a KeyboardInterrupt traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
 class DaskRunner:
     """Configurations as Dask tasks, rows stored as they complete."""
 
@@ -62,8 +82,9 @@ class DaskRunner:
         distributed = _dask()
         import logging
         if self.kind == "local":
-            cluster = distributed.LocalCluster(n_workers=self.where, threads_per_worker=1, processes=True,
-                                               dashboard_address=None, silence_logs=logging.ERROR)
+            with _children_ignore_ctrl_c():
+                cluster = distributed.LocalCluster(n_workers=self.where, threads_per_worker=1, processes=True,
+                                                   dashboard_address=None, silence_logs=logging.ERROR)
             return cluster, distributed.Client(cluster)
         try:
             return None, distributed.Client(self.where, timeout="30s")

@@ -45,7 +45,8 @@ def result_types(pa):
              "final_loss_float": real, "checkpoint_epochs": pa.list_(integer), "printed_r": pa.list_(text),
              "printed_float": pa.list_(text), "printed_exact": pa.list_(text), "printed_differ": pa.list_(flag),
              "printed_differ_count": integer, "worker": text, "r_version": text, "r_blas": text,
-             "numpy_version": text, "sklearn_version": text}
+             "numpy_version": text, "sklearn_version": text, "warnings": text,
+             "nonfinite_r": text, "nonfinite_exact": text, "nonfinite_float": text}
     for side in ("exact_first", "float_first"):
         types.update({f"{side}_epoch": integer, f"{side}_step": integer, f"{side}_name": text,
                       f"{side}_detail": text})

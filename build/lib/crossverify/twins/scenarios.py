@@ -206,7 +206,7 @@ def load_scenario(name, fixtures_dir=None, twin=None):
         with open(path, encoding="utf-8") as fh:
             manifest = json.load(fh)
     except json.JSONDecodeError as exc:
-        raise FixtureError(path, "(file)", f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise FixtureError(path, "(file)", f"not valid JSON ({json_problem(exc)})") from None
     except UnicodeDecodeError as exc:
         raise FixtureError(path, "(file)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not isinstance(manifest, dict):
@@ -317,3 +317,9 @@ def scenarios_of(twin, fixtures_dir=None):
     root = fixtures_dir or SHIPPED_FIXTURES
     names = list_scenarios(root)
     return names if twin is None else [n for n in names if names_twin(os.path.join(root, n, "manifest.json"), twin)]
+
+
+def json_problem(exc):
+    """A JSONDecodeError as "what at line L, column C" (json's "Unterminated string starting at" already ends in "at")."""
+    what = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
+    return f"{what} at line {exc.lineno}, column {exc.colno}"

@@ -37,6 +37,8 @@ hex_matrix <- function(obj, where = "matrix") {
 
 #' Read and check one scenario manifest
 #'
+#' Reads the manifests `crossverify scenario new` writes (the twin named in `twin`) and the shipped
+#' ones (`network`), as bridge/twins/scenarios.py does; `lr` is also returned on its own (NULL for a twin without one).
 #' @param path path to a manifest.json
 #' @return a list: `name`, `twin` (the twin the manifest names; `network` is the same, its older
 #'   name), `twin_folder` (or NULL), `preprocessing` ("none" unless stated), `hyper` (named list of
@@ -47,6 +49,9 @@ read_scenario <- function(path) {
   need <- function(obj, key, where) {
     if (is.null(obj[[key]])) stop(sprintf("%s: field '%s%s' is missing", path, where, key), call. = FALSE)
     obj[[key]]
+  }
+  if (is.null(manifest$twin) && is.null(manifest$network)) {
+    stop(sprintf("%s: field 'twin' is missing (older manifests name it 'network')", path), call. = FALSE)
   }
   hyper <- need(manifest, "hyper_parameters", "")
   data <- need(manifest, "data", "")
