@@ -7,7 +7,7 @@ In one run on one machine:
 (a) R's own loop: ``detail_train`` (r_impl/R/detail.R) on the detail-moons scenario, timed inside R
     by ``system.time()`` (rpy2's conversions are outside the timing), with ``record = integer(0)``
     so that R keeps only the weights and mean-error history, as (b) and (c) do;
-(b) Python, float kernels, and (c) Python, exact kernels: ``detail.train(..., record=[])``;
+(b) Python, float kernels, and (c) Python, exact kernels: ``TwinRun.python(kernels, epochs, record=[])`` (bridge/twins/runner.py);
 (d) whether (c) ended with R's weights and mean errors, bit for bit (a timing of a wrong
     result is worthless, so it is part of the verdict);
 (e) ``python -m crossverify run --scenario detail-moons --audit full`` in a child process: its wall
@@ -94,12 +94,8 @@ class Bench:
         return float(res["elapsed"][0]), float(res["cpu"][0])
 
     def python(self, kernels):
-        from crossverify.python_impl import detail
-        from crossverify.python_impl.kernels import get_kernels
-        xp = get_kernels(kernels)
         wall, cpu = time.perf_counter(), time.process_time()
-        trace = detail.train(self.net.X, self.net.y, self.scenario.init, self.scenario.lr, self.epochs, xp,
-                             record=[])
+        trace = self.net.python(kernels, self.epochs, record=[])
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         self.last[kernels] = {
             "weights_input_hidden": trace.series("weights_input_hidden")[-1],

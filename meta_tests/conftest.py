@@ -1,5 +1,5 @@
 """The project's fixtures (one embedded R per process), and the kill-rate summary at the end."""
-from meta_tests.mutants import RESULTS, catalogue
+from crossverify.check.mutants import RESULTS, catalogue
 from tests.conftest import r_session  # noqa: F401 - the fixture shared with tests/
 
 

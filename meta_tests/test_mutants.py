@@ -1,5 +1,5 @@
 """Mutation tests of the checker (the meta-tests idea of array-api-tests), for every shipped twin:
-each deliberate defect a twin declares (``Twin.mutants``; the framework is meta_tests/mutants.py),
+each deliberate defect a twin declares (``Twin.mutants``; the framework is bridge/check/mutants.py),
 injected into one implementation, must make the real checks (``crossverify.check.verify.Verifier.row``,
 a fresh Verifier per mutant) fail, with the exact-kernel rows (free-running and lockstep) naming the
 predicted first divergence (epoch, step, intermediate). Whether the float-kernel bound also catches
@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from meta_tests.mutants import MODES, RESULTS, catalogue, check_mutant, twin_mutants, unmutated_for
+from crossverify.check.mutants import MODES, RESULTS, catalogue, check_mutant, twin_mutants, unmutated_for
 from tests.test_golden import write_user_twin
 
 MUTANTS = catalogue()
@@ -47,7 +47,7 @@ def test_every_mutation_is_undone(mutant, r_session):
 
 
 USER_MUTANTS = '''
-from meta_tests.mutants import SEMANTIC, Mutant, next_hyper_oracle
+from crossverify.check.mutants import SEMANTIC, Mutant, next_hyper_oracle
 
 
 def mutants():

@@ -6,7 +6,6 @@ one bias per neuron (``bh`` is a 1x3 row that numpy broadcasts over the samples)
 gradient steps. Every function takes the array namespace ``xp`` (python_impl/kernels.py) for
 the operations whose rounding differs between numpy and R.
 """
-from .trace import run_epochs, run_lockstep
 
 # Intermediates in the order one epoch computes them; the number is the article's step.
 STEPS = (
@@ -118,16 +117,6 @@ def epoch(X, y, state, lr, xp):
     bout, bh = update_biases(bh, bout, d_output, d_hiddenlayer, lr, xp)
     values = locals()
     return {name: values[name] for name in NAMES}
-
-
-def train(X, y, init, lr, epochs, xp):
-    """Steps 0-11 for ``epochs`` epochs from the initial weights ``init``: the whole trace."""
-    return run_epochs(lambda s: epoch(X, y, s, lr, xp), init, epochs, NAMES, WEIGHTS)
-
-
-def train_lockstep(X, y, reference, lr, xp):
-    """One epoch from each state ``reference`` started an epoch in (lockstep comparison)."""
-    return run_lockstep(lambda s: epoch(X, y, s, lr, xp), reference, WEIGHTS)
 
 
 def predict(X, state, xp):

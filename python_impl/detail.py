@@ -13,7 +13,6 @@ rule for weights_input_hidden 11-14, gradient-descent update 15-16.
 """
 import numpy as np
 
-from .trace import run_epochs, run_lockstep
 
 STEPS = (
     (1, "hiddenLayer_linearTransform"),
@@ -159,18 +158,6 @@ def epoch(X, y, state, lr, xp):
         error_wrt_weights_hidden_output, lr)
     values = locals()
     return {name: values[name] for name in NAMES}
-
-
-def train(X, y, init, lr, epochs, xp, record=None, first_epoch=0):
-    """``epochs`` epochs from the weights ``init``: every intermediate at the epochs in ``record``
-    (default: all), the weights and the mean error after every epoch."""
-    return run_epochs(lambda s: epoch(X, y, s, lr, xp), init, epochs, NAMES, WEIGHTS, record=record,
-                      history_names=HISTORY, first_epoch=first_epoch)
-
-
-def train_lockstep(X, y, reference, lr, xp):
-    """One epoch from each state ``reference`` started an epoch in (lockstep comparison)."""
-    return run_lockstep(lambda s: epoch(X, y, s, lr, xp), reference, WEIGHTS)
 
 
 def predict(X, state, xp):

@@ -33,6 +33,7 @@ class FloatKernels:
     """numpy as the article uses it."""
 
     name = "float"
+    bit_for_bit = False  # numpy's own rounding: held to the derived bound, not to R's bits
 
     def dot(self, a, b):
         return np.dot(a, b)
@@ -234,6 +235,7 @@ class ExactKernels:
     own matrix-product loop, ``options(matprod = "internal")``, on any BLAS)."""
 
     name = "exact"
+    bit_for_bit = True  # R's arithmetic: held to R's bits
     # The path of R's %*% that ``dot`` reproduces (one of MATPROD_PATHS). The R session sets it from
     # what R really does (bridge/session/platform.py); "reference" without a session.
     matprod_path = "reference"

@@ -1,4 +1,4 @@
-"""The step tables of the shipped twins, as the engine derives them (bridge/check/tracing.py), for
+"""The step tables of the shipped twins, as the engine derives them (bridge/twins/tracing.py), for
 tests that name steps or compare traces directly."""
 from crossverify.twins.runner import network_for
 from crossverify.twins.scenarios import load_scenario

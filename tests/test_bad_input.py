@@ -22,6 +22,8 @@ manifest that is not UTF-8, Ctrl-C while R computes, unknown names through Verif
 """
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -200,40 +202,71 @@ def test_golden_record_api_refuses_a_network_it_does_not_cover(tmp_path):
 
 # -- Ctrl-C: a clean exit, no partial file --------------------------------------------------------------
 
-def interrupt(command, after, grace=20.0):
-    """Start ``command``, send SIGINT after ``after`` seconds: (exit code or None if it ran on, stderr)."""
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
-    time.sleep(after)
-    proc.send_signal(signal.SIGINT)
+def _read_until(fd, deadline, wanted=None):
+    """What the terminal ``fd`` shows until ``wanted`` appears, the writer closes it, or ``deadline``."""
+    seen = b""
+    while wanted is None or wanted.encode() not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every writer has closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def interrupt(command, shows, within=300.0, grace=20.0):
+    """Start ``command`` with its stderr on a terminal (so that it shows its progress line), send SIGINT
+    once that shows ``shows``: (exit code, or None if it ran on after Ctrl-C; what stderr showed).
+    The wait is for the command's own sign that the long part runs, never a guess of this machine's
+    speed; ``within`` only bounds a command that never shows it."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
     try:
-        _, err = proc.communicate(timeout=grace)
-        return proc.returncode, err
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return None, "still running after Ctrl-C"
+        seen = _read_until(master, time.monotonic() + within, shows)
+        if shows.encode() not in seen:
+            proc.kill()
+            proc.wait()
+            return proc.returncode, seen.decode(errors="replace") + f"\n(it never showed {shows!r})"
+        proc.send_signal(signal.SIGINT)
+        seen += _read_until(master, time.monotonic() + grace)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None, "still running after Ctrl-C"
+        return proc.returncode, seen.decode(errors="replace")
+    finally:
+        os.close(master)
 
 
 def test_ctrl_c_in_a_long_python_trace_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "trace.npz"
     code, err = interrupt([sys.executable, "-m", "crossverify", "trace", "--impl", "python", "--epochs", "200000",
-                           "--out", str(out)], after=3.0)
+                           "--out", str(out)], shows="python trace of bias-net: 200000 epochs")
     assert code == 130 and "interrupted; nothing was written" in err, err
     assert list(tmp_path.iterdir()) == []  # neither the trace nor a temporary file
 
 
 def test_ctrl_c_in_a_long_r_trace_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "trace.npz"
-    code, err = interrupt([sys.executable, "-m", "crossverify", "trace", "--impl", "r", "--epochs", "60000",
-                           "--out", str(out)], after=4.0, grace=6.0)
+    code, err = interrupt([sys.executable, "-m", "crossverify", "trace", "--impl", "r", "--epochs", "200000",
+                           "--out", str(out)], shows="r trace of bias-net: 200000 epochs", grace=6.0)
     assert code == 130 and "interrupted; nothing was written" in err, err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_ctrl_c_in_golden_record_exits_130_and_leaves_no_record_and_no_temporary_file(tmp_path):
     root = fixtures_copy(tmp_path, with_record=False)
-    code, err = interrupt(golden_cli_command("golden", "record", "--fixtures", str(root)), after=2.5)
+    # interrupted as the first of its eight runs (four variants, two languages) starts: the record is
+    # written only once all have finished
+    code, err = interrupt(golden_cli_command("golden", "record", "--fixtures", str(root)), shows="crossverify: bias-net")
     assert code == 130 and "interrupted; nothing was written" in err, err
     assert not (root / "golden").exists() or list((root / "golden").iterdir()) == []
 

@@ -326,7 +326,7 @@ def test_rule_dot_covers_products_rounded_in_the_subnormal_range():
 
 
 def test_tracing_records_crossprod_as_a_dot_of_a_transpose_and_powers_by_exponent():
-    from crossverify.check.tracing import Expr, TracingKernels, Traced, to_tuple
+    from crossverify.twins.tracing import Expr, TracingKernels, Traced, to_tuple
     xp = TracingKernels()
     a = Traced(np.ones((3, 2)), Expr("leaf", params="a"))
     b = Traced(np.ones((3, 4)), Expr("leaf", params="b"))

@@ -1,4 +1,4 @@
-"""The float-kernel bounds derived from the code (bridge/check/tracing.py) are at least as tight as
+"""The float-kernel bounds derived from the code (bridge/twins/tracing.py) are at least as tight as
 the hand-written expression tables the engine used before the twin protocol, on the shipped
 scenarios; and an operation without a rule is reported, never passed.
 
@@ -10,7 +10,7 @@ import pytest
 
 from crossverify.check import bounds
 from crossverify.check.engine import _leaf_reader
-from crossverify.check.tracing import derive_spec, trace_epoch
+from crossverify.twins.tracing import derive_spec, trace_epoch
 from crossverify.check.verify import Verifier
 from crossverify.twins.protocol import Step
 from crossverify.twins.scenarios import load_scenario

@@ -221,7 +221,7 @@ def test_every_intermediate_is_bit_identical_to_r_at_every_detail_toy_epoch(toy_
 
 def test_python_stepped_from_r_states_is_bit_identical_to_r_on_detail_toy(toy_traces, toy):
     _, r = toy_traces
-    lockstep = detail.train_lockstep(toy.X, toy.y, r, toy.lr, get_kernels("exact"))
+    lockstep = network_for(load_scenario("detail-toy")).python_lockstep("exact", r)
     assert_bit_identical(lockstep, r, "detail-toy")
 
 
@@ -280,6 +280,6 @@ def test_python_and_r_name_the_same_intermediates_in_the_same_order(r_session):
 
 def test_float_kernels_part_from_r_so_the_bit_comparison_can_fail(toy_traces, toy):
     _, r = toy_traces
-    floats = detail.train(toy.X, toy.y, toy.init, toy.lr, toy.epochs, get_kernels("float"))
+    floats = network_for(load_scenario("detail-toy")).python("float", toy.epochs)
     with pytest.raises(AssertionError, match="scenario detail-toy, variant article: epoch"):
         assert_bit_identical(floats, r, "detail-toy")

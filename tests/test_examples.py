@@ -1,6 +1,6 @@
 """The example twins (examples/tanh_net, examples/power_iteration), used as a user would: loaded by
 path, written only against the public protocol, every row of `crossverify run` met, and defects
-injected into a copy caught exactly where tests/example_defects.py predicts.
+injected into a copy caught exactly where the defects below predict.
 
 A defect in a copy's R file is run in this process (verify.run on load_twin(copy)). A defect in a
 copy's Python file is run through `crossverify run --twin COPY` in a child process: within one
@@ -18,14 +18,65 @@ import sys
 import pytest
 
 from crossverify.check import verify
+from crossverify.check.mutants import Defect
 from crossverify.twins.protocol import load_twin
 from tests.conftest import ROOT, run_cli
-from tests.example_defects import DEFECTS
 
 EXAMPLES = os.path.join(ROOT, "examples")
 NAMES = ("tanh_net", "power_iteration")
 # what an example may import: numpy, the standard library, and the protocol's declaration classes
 ALLOWED_IMPORTS = {"numpy", "argparse", "json", "os", "crossverify", "crossverify.twins.builder"}
+
+# Defects injected into the example twins, one line each, with where the exact-kernel free-running
+# comparison must first see them: (epoch, step, intermediate, element), or None when the change
+# leaves every bit as it was. Each prediction is reasoned from the code, not read off a run.
+DEFECTS = (
+    # -- tanh_net: two tanh hidden layers, 40 samples, biases b1 (1 x 5), b2 (1 x 4) -------------------
+    Defect("tanh_net", "tanh_net.R",
+           "matrix(b, nrow(inputs), ncol(W), byrow = TRUE)", "matrix(b, nrow(inputs), ncol(W))",
+           "R recycling: the bias row spread column by column (byrow dropped), the article's own slip. "
+           "Element [i, j] then gets b[(i + 40 j) mod 5 + 1] = b[i mod 5 + 1] instead of b[j + 1]: "
+           "row 0 is right in column 0 and wrong from column 1",
+           (0, 1, "z1", (0, 1))),
+    Defect("tanh_net", "tanh_net.R",
+           "(d_next %*% t(W_next)) * (1 - a^2)", "(d_next %*% t(W_next)) * (1 - a)^2",
+           "R precedence: (1 - a)^2 for tanh's slope 1 - a^2; the first hidden delta computed is d2, "
+           "wrong wherever a2 is neither 0 nor 1, so at its first element",
+           (0, 10, "d2", (0, 0))),
+    Defect("tanh_net", "tanh_net.py",
+           "return W - lr * gW", "return W + lr * gW",
+           "Python sign: gradient ascent; the first update of the epoch is W3's (the output layer "
+           "first), wrong wherever gW3 is not 0",
+           (0, 14, "W3", (0, 0))),
+    Defect("tanh_net", "tanh_net.py",
+           "xp.log(1 - output)", "xp.log(1 - output + 1e-12)",
+           "Python constant: an epsilon in one side's log; the loss feeds no other step, so the "
+           "loss itself is the first and only intermediate to part",
+           (0, 7, "loss", (0, 0))),
+    # -- power_iteration: A 6 x 6 symmetric, v 6 x 1 ------------------------------------------------------
+    Defect("power_iteration", "power_iteration.R",
+           "matrix(sqrt(sum(Av^2)), 1, 1)", "matrix(sqrt(sum(Av)^2), 1, 1)",
+           "R precedence: the square of the sum for the sum of squares",
+           (0, 2, "norm", (0, 0))),
+    Defect("power_iteration", "power_iteration.R",
+           "matrix(sum(abs(v - v_prev)), 1, 1)", "matrix(sum(abs(v + v_prev)), 1, 1)",
+           "R sign: the change measured against -v_prev; nothing uses the change, so it parts alone",
+           (0, 5, "change", (0, 0))),
+    Defect("power_iteration", "power_iteration.py",
+           "return Av / norm", "return Av / (norm + 1e-12)",
+           "Python constant: an epsilon guarding the division; the first norm is about 3.1, whose ulp is "
+           "4.4e-16, so every element of v moves",
+           (0, 3, "v", (0, 0))),
+    Defect("power_iteration", "power_iteration.py",
+           "rayleigh = rayleigh_quotient(A, v, xp)", "rayleigh = rayleigh_quotient(A, v_prev, xp)",
+           "Python argument: the Rayleigh quotient of the vector the iteration started from",
+           (0, 4, "rayleigh", (0, 0))),
+    Defect("power_iteration", "power_iteration.R",
+           "multiply <- function(A, v) {\n  A %*% v", "multiply <- function(A, v) {\n  t(A) %*% v",
+           "R transpose: t(A) for A; A is exactly symmetric, so t(A) has A's bits and %*% sums the "
+           "same products in the same order: nothing changes, and the check must say so",
+           None),
+)
 
 
 def example(name):
@@ -36,10 +87,7 @@ def copy_with(defect, tmp_path):
     """A copy of the defect's example under tmp_path with the defect's one change applied."""
     folder = shutil.copytree(example(defect.example), tmp_path / defect.example,
                              ignore=shutil.ignore_patterns("__pycache__"))
-    path = folder / defect.file
-    text = path.read_text(encoding="utf-8")
-    assert text.count(defect.old) == 1, f"{defect.file} no longer holds {defect.old!r} exactly once"
-    path.write_text(text.replace(defect.old, defect.new), encoding="utf-8")
+    defect.apply(str(folder))  # MutationDoesNotApply (an AssertionError) unless defect.old occurs once
     return str(folder)
 
 

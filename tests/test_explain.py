@@ -273,7 +273,7 @@ def test_an_r_side_formula_change_is_a_formula_difference_at_the_first_step_it_c
 
 
 def test_classify_mutant_names_a_catalogued_defect_a_formula_difference_where_it_is_injected(r_session):
-    from meta_tests.mutants import catalogue
+    from crossverify.check.mutants import catalogue
     mutant = next(m for m in catalogue() if m.name == "detail-py-slope-sign")
     verdict = C.classify_mutant(mutant, r_session)
     assert verdict.site == mutant.expected and verdict.verdict == C.FORMULA
@@ -289,7 +289,7 @@ def test_every_catalogued_mutant_is_classified_where_the_checks_see_it(r_session
     """Each mutant of meta_tests/ (every shipped twin's): a defect in a twin's Python or R code is a
     formula difference at its predicted first divergence (or, where it is one, the catalogued
     translation slip, whose fix replayed reproduces R); a defect in the exact kernels is rounding."""
-    from meta_tests.mutants import catalogue, unmutated_for
+    from crossverify.check.mutants import catalogue, unmutated_for
     seen, wrong = 0, []
     for mutant in catalogue():
         expected = mutant.expected_divergence(unmutated_for(mutant, r_session), "free-running")

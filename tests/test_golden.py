@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 
+from crossverify import files
 from crossverify.check import golden
 from crossverify.errors import CrossverifyError
 from crossverify.twins.scenarios import SHIPPED_FIXTURES
@@ -292,7 +293,7 @@ def test_record_creates_the_golden_folder_of_a_fixtures_folder_of_your_own(tmp_p
     monkeypatch.setattr(golden, "make_record", lambda scenario, session, progress=None: {"traces": {}, "x": 1})
     golden.record(None, str(root), session_factory=lambda: None)
     assert json.loads((root / "golden" / "bias-net.json").read_text()) == {"x": 1, "traces": {}}
-    assert (root / "golden" / "bias-net.json").stat().st_mode & 0o777 == 0o666 & ~golden._umask()
+    assert (root / "golden" / "bias-net.json").stat().st_mode & 0o777 == 0o666 & ~files._umask()
 
 
 # -- the R package's own check -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -178,3 +179,21 @@ def test_the_command_lists_the_questions_and_answers_one(r_session, tmp_path):
 def test_the_command_refuses_a_question_that_does_not_exist(capsys):
     assert main(["questions", str(len(Q.QUESTIONS) + 1)], io.StringIO()) == 2
     assert "the questions are numbered 1 to" in capsys.readouterr().err
+
+
+def test_the_r_experiments_pass_their_own_testthat_checks_beside_the_installed_package():
+    # questions.R lives in its twin, outside the R package: its testthat file runs here, with the
+    # package's test helpers (load_fixture) in an environment inside the package's
+    env = dict(os.environ, R_LIBS=os.path.join(ROOT, ".venv", "R-library"),
+               CROSSVERIFY_FIXTURES=os.path.join(ROOT, "fixtures"))
+    script = ('env <- new.env(parent = asNamespace("crossverify")); '
+              'testthat::source_test_helpers("r_impl/tests/testthat", env); '
+              'res <- as.data.frame(testthat::test_file("twins/bias_net/questions/test-questions.R", env = env, '
+              'reporter = "summary", stop_on_failure = FALSE)); '
+              'cat(sprintf("\\nTESTTHAT %d passed, %d failed, %d skipped\\n", sum(res$passed), '
+              'sum(res$failed) + sum(res$error), sum(res$skipped)))')
+    proc = subprocess.run(["Rscript", "-e", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    summary = re.search(r"TESTTHAT (\d+) passed, (\d+) failed, (\d+) skipped", proc.stdout)
+    assert proc.returncode == 0 and summary, proc.stdout[-3000:] + proc.stderr[-3000:]
+    passed, failed, skipped = map(int, summary.groups())
+    assert (passed, failed, skipped) == (8, 0, 0), proc.stdout[-3000:]

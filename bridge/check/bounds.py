@@ -2,7 +2,7 @@
 operation, in one registry (``RULES``).
 
 Each intermediate z is the expression the Python side evaluates (read off the code by
-bridge/check/tracing.py). The bound on |z_py - z_r| is built up that expression: every node
+bridge/twins/tracing.py). The bound on |z_py - z_r| is built up that expression: every node
 carries its value on both sides (recomputed from the recorded operands, stacked over epochs on
 the first axis), a bound d on the difference of the two sides' values, and a bound m on their
 magnitude. A rule for z = op(a, b) with operand bounds (d_a, m_a), (d_b, m_b) returns

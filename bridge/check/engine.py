@@ -23,7 +23,7 @@ def bits_differ(a, b):
     """The ``identical`` rule's test, elementwise: the 64 bits differ and the two are not both NaN.
     Any NaN equals any NaN: IEEE 754 leaves the sign and payload of a NaN result to the hardware
     and to which operand comes first, and R's and numpy's loops order the operands of a*b
-    differently (measured: a bias-net whose weights overflow gives NaNs of both signs, bit for bit
+    differently (measured: a shipped network whose weights overflow gives NaNs of both signs, bit for bit
     alike in both languages until a NaN meets a NaN in a product). A NaN against a number differs."""
     return (a.view(np.uint64) != b.view(np.uint64)) & ~(np.isnan(a) & np.isnan(b))
 
@@ -102,7 +102,7 @@ def _prev(trace, name, start):
 
 def _leaf_reader(left, right, fixed, lockstep):
     """Leaves of a step's expression: shared data (``X``, ``lr``), recorded intermediates, or
-    the weights each epoch started from (``wh@prev``)."""
+    the weights each epoch started from (``<state>@prev``)."""
 
     def leaf(token):
         if token in fixed:
@@ -148,7 +148,7 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
                    weights=()):
     """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
 
-    ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/check/tracing.py);
+    ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/twins/tracing.py);
     ``fixed`` holds the data and hyper-parameters both sides share; with ``lockstep`` the
     left trace took every epoch from the right trace's state.
     """

@@ -24,12 +24,12 @@ and hyper-parameters.
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from crossverify.errors import CrossverifyError
+from crossverify.files import write_atomically
 from crossverify.twins.runner import network_for
 from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
 from crossverify.python_impl.kernels import matprod_path_as
@@ -189,29 +189,10 @@ def dumps(record):
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same folder: never a partial file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise GoldenError(f"cannot create the folder {folder} for {path} ({exc.strerror}). "
-                          f"Nothing was written; check --fixtures.") from None
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".crossverify-", suffix=".json.tmp", dir=folder)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a record is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise GoldenError(f"cannot write {path}: {exc.strerror}. Nothing was written; make the folder "
-                          f"{folder} writable or choose another --fixtures.") from None
-    finally:  # also on Ctrl-C: no temporary file stays behind
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+def write_record(path, text):
+    """Write one record through bridge/files.py's writer: never a partial file, the folder made if missing."""
+    write_atomically(path, text, hint=f"make the folder {os.path.dirname(os.path.abspath(path))} writable or "
+                                      f"choose another --fixtures", error=GoldenError, make_folder=True)
 
 
 def check_writable(folder):
@@ -226,12 +207,6 @@ def check_writable(folder):
         return
     raise GoldenError(f"cannot write golden records into {folder}: {problem}. Nothing was written; "
                       f"choose another --fixtures.")
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None, progress=None, twin=None):
@@ -256,7 +231,7 @@ def record(scenarios=None, fixtures_dir=None, force=False, session_factory=None,
     for scenario in loaded:
         text = dumps(make_record(scenario, session, progress=progress))
         path = golden_path(scenario.name, fixtures_dir)
-        write_atomically(path, text)
+        write_record(path, text)
         written.append(path)
     return written
 

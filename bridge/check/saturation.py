@@ -12,7 +12,7 @@ it is exactly 0.0 only once e^-x overflows to inf (x < ~-709.8): below that, 1 /
 at least 2^-1024, a (subnormal) positive number. tanh(x) rounds to exactly +-1 once |x| >~ 19.1.
 
 Which steps are activations is read from the twin's derived spec (``network_for(scenario).spec``,
-bridge/check/tracing.py): a step whose expression is ("sigmoid", x) or ("tanh", x).
+bridge/twins/tracing.py): a step whose expression is ("sigmoid", x) or ("tanh", x).
 """
 from dataclasses import dataclass
 

@@ -2,8 +2,8 @@
 
 A row is (scenario, variant, kernels, mode). Its expectation is fixed in advance:
 
-* ``identical``: Python against R's reference variant (bias-net ``corrected``, the detail
-  network's only R translation) with exact kernels, 0 bits apart everywhere;
+* ``identical``: Python against R's reference variant (the one the twin declares as
+  its ``reference``) with exact kernels, 0 bits apart everywhere;
 * ``within-bound``: the same pair with float kernels, inside the bound of bridge/check/bounds.py;
 * ``differs-as-predicted``: any other R variant a twin declares with a Python model of R. R must equal, under the
   kernels' rule, what the Python model of R's recycling (twins/bias_net/rmodel.py) predicts at every
@@ -22,27 +22,15 @@ from crossverify.check import bounds
 from crossverify.check.engine import Comparison, compare_traces
 from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets_out_of_range
 from crossverify.check.saturation import saturated_steps
-from crossverify.errors import UnknownNameError
+from crossverify.twins.request import AUDITS, KERNELS, MODES, Kernels, RunRequest, check_name, epochs_for  # noqa: F401
 from crossverify.twins.runner import network_for
-from crossverify.twins.scenarios import list_scenarios, load_scenario
 
-KERNELS = ("exact", "float")
-MODES = ("lockstep", "free-running")
-AUDITS = ("checkpoints", "full")
 AUDIT_CHUNK = 25  # epochs per chunk of a full audit: ~10 MB of moons intermediates per trace
 
 
-def check_name(kind, name, known):
-    if name not in known:
-        raise UnknownNameError(kind, name, known)
-    return name
-
-
 def rule_for(kernels, session=None):
-    """identical for exact kernels, unless R's %*% takes a path they cannot reproduce (the session's
-    matprod plan says so before the run: bridge/session/platform.py); within-bound otherwise."""
-    exact = kernels == "exact" and getattr(getattr(session, "matprod", None), "exact", True)
-    return "identical" if exact else "within-bound"
+    """The comparison rule of ``kernels`` (a name or Kernels) on this session (Kernels.rule)."""
+    return Kernels(kernels).rule(session)
 
 
 @dataclass
@@ -81,7 +69,7 @@ class Row:
         if self.ok and self.nonfinite:
             first = min(self.nonfinite, key=lambda f: f.epoch)
             return f"meets, but not finite at epoch {first.epoch} (see WARNING)"
-        if self.ok and self.kernels == "float" and self.mode == "free-running" and self.horizon is not None:
+        if self.ok and not Kernels(self.kernels).bit_for_bit and self.mode == "free-running" and self.horizon is not None:
             return f"meets (each step; trajectories part at epoch {self.horizon})"
         return self.verdict
 
@@ -129,7 +117,7 @@ class Verifier:
         self.session = session
         self.scenario = scenario
         self.net = network_for(scenario)
-        self.epochs = epochs or scenario.epochs
+        self.epochs = epochs_for(epochs, scenario)
         self.lr = scenario.lr
         self.record = self.net.checkpoints(self.epochs)
         self._cache = {}
@@ -174,17 +162,18 @@ class Verifier:
     def expectation(self, variant, kernels):
         if variant != self.net.reference_variant:
             return "differs-as-predicted"
-        if kernels == "exact" and rule_for(kernels, self.session) != "identical":
+        kernels = Kernels(kernels)
+        if kernels.bit_for_bit and kernels.rule(self.session) != "identical":
             return self.session.matprod.expectation  # e.g. "within-bound: R's BLAS is OpenBLAS"
-        return "identical" if kernels == "exact" else "within-bound"
+        return "identical" if kernels.bit_for_bit else "within-bound"
 
     def _row(self, variant, kernels, mode, cmp):
         audit = "full" if cmp.epochs == self.epochs else "checkpoints"
         note = ""
         if not cmp.holds:
-            note = ("a step leaves its bound (below)" if rule_for(kernels, self.session) == "within-bound"
+            note = ("a step leaves its bound (below)" if Kernels(kernels).rule(self.session) == "within-bound"
                     else "the bits differ (below)")
-        elif kernels == "float" and mode == "free-running":
+        elif not Kernels(kernels).bit_for_bit and mode == "free-running":
             note = ("the weights agree to half their digits at every epoch" if cmp.horizon is None else
                     f"the weights part by more than 2^-26 of their size from epoch {cmp.horizon}: "
                     f"each side follows its own rounding from there" +
@@ -194,7 +183,7 @@ class Verifier:
 
     def row(self, variant, kernels, mode, audit="checkpoints"):
         check_name("variant", variant, self.variants)
-        check_name("kernels", kernels, KERNELS)
+        kernels = Kernels(kernels)
         check_name("mode", mode, MODES)
         check_name("audit", audit, AUDITS)
         lockstep = mode == "lockstep"
@@ -248,7 +237,7 @@ class Verifier:
     def unchecked(self, variant, kernels):
         """Why a float-kernel row cannot be checked (its bound needs an operation the registry has no
         rule for), or None."""
-        if kernels == "exact":
+        if Kernels(kernels).bit_for_bit:
             return None
         try:
             bounds.check_known(self.net.spec_for(variant))
@@ -333,17 +322,14 @@ def scenario_rows(verifier, variants=None, kernels=None, modes=None, audit="chec
 def run(session, scenarios=None, variants=None, kernels=None, modes=None, fixtures_dir=None, progress=None,
         audit="checkpoints", twin=None, epochs=None):
     """Every requested row; defaults to every scenario, its variants, both kernels and both modes."""
-    check_name("audit", audit, AUDITS)
-    for k in kernels or ():
-        check_name("kernels", k, KERNELS)
-    for m in modes or ():
-        check_name("mode", m, MODES)
-    loaded = [load_scenario(s, fixtures_dir, twin) for s in scenarios or list_scenarios(fixtures_dir)]
-    known = tuple(dict.fromkeys(v for s in loaded for v in s.twin.variants))
-    for v in variants or ():
-        check_name("variant", v, known)
+    request = RunRequest.build(scenarios, variants, kernels, modes, fixtures_dir, twin, epochs, audit)
+    return run_request(session, request, progress)
+
+
+def run_request(session, request, progress=None):
+    """The rows of a RunRequest (bridge/twins/request.py), already checked, in `crossverify run`'s order."""
     rows = []
-    for scenario in loaded:
-        verifier = Verifier(session, scenario, epochs)
-        rows.extend(scenario_rows(verifier, variants, kernels, modes, audit, progress))
+    for scenario in request.scenarios:
+        verifier = Verifier(session, scenario, request.epochs)
+        rows.extend(scenario_rows(verifier, request.variants, request.kernels, request.modes, request.audit, progress))
     return rows

@@ -6,7 +6,7 @@ not, 2 for bad input (a trace that cannot be read, a tolerance that is not one).
 """
 import json
 
-from crossverify.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK
 
 
 def add_parser(sub):

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from crossverify.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK
 from crossverify.errors import RUnavailableError
 
 

@@ -3,7 +3,7 @@ operation whose rounding (or formula) differs to the numbers the source prints
 (bridge/explain/causes.py)."""
 import json
 
-from crossverify.cli.main import add_twin_option, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import add_twin_option, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -50,7 +50,7 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from crossverify.cli.main import check_epochs, scenario_from_args
+    from crossverify.cli.options import check_epochs, scenario_from_args
     from crossverify.errors import CrossverifyError
     from crossverify.explain.causes import explain, parse_site, row_choice
     from crossverify.explain.chain import render_text, to_json

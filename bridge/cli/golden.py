@@ -12,7 +12,7 @@ does not (naming the first epoch, step and intermediate that changed), 2 for bad
 import json
 
 from crossverify.check import golden
-from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(subparsers):
@@ -54,7 +54,7 @@ def add_parser(subparsers):
 
 
 def _progress():
-    from crossverify.cli.main import progress_printer
+    from crossverify.cli.options import progress_printer
     return progress_printer()
 
 

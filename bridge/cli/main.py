@@ -14,15 +14,15 @@ Exit status: 0 when every check meets its expectation, 1 when one does not, 2 fo
 """
 import argparse
 import json
-import os
 import sys
 import warnings
 
 import numpy as np
 
+from crossverify.cli.options import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_fixtures_option, add_memory_option, add_twin_option,
+                                progress_printer, run_request, scenario_from_args)
 from crossverify.errors import CrossverifyError
-
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+from crossverify.twins.request import AUDITS, KERNELS, MODES, Kernels, check_name, epochs_for
 
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
@@ -32,65 +32,7 @@ COMMAND_MODULES = ("crossverify.cli.reproduce", "crossverify.cli.steps", "crossv
                    "crossverify.cli.questions")
 
 
-def add_fixtures_option(parser):
-    parser.add_argument("--fixtures", metavar="DIR", default=None,
-                        help="read scenarios from DIR, laid out like the shipped fixtures/ (default: shipped)")
-
-
-def add_twin_option(parser):
-    parser.add_argument("--twin", metavar="PATH", default=None,
-                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
-                             "are read from PATH/scenarios unless --fixtures says otherwise")
-
-
-def add_memory_option(parser):
-    from crossverify.check.budget import OVERRIDE
-    parser.add_argument(OVERRIDE, dest="ignore_memory_estimate", action="store_true",
-                        help="run even when the estimate made before the run says it needs more memory than this "
-                             "machine has available (by default such a run is refused, naming what fits)")
-
-
-def check_epochs(args):
-    """Refuse --epochs below 1 before anything runs (every command that takes --epochs)."""
-    if getattr(args, "epochs", None) is not None and args.epochs < 1:
-        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
-
-
-def twin_and_fixtures(args):
-    """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from: --fixtures,
-    else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""
-    if not getattr(args, "twin", None):
-        return None, args.fixtures
-    from crossverify.twins.protocol import load_twin
-    twin = load_twin(args.twin)
-    own = os.path.join(twin.base_dir, "scenarios")
-    return twin, args.fixtures or (own if os.path.isdir(own) else None)
-
-
-def scenario_from_args(args):
-    """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
-    from crossverify.twins.scenarios import load_scenario
-
-    twin, fixtures = twin_and_fixtures(args)
-    name = args.scenario or scenario_names(twin, fixtures)[0]
-    return load_scenario(name, fixtures, twin)
-
-
-def scenario_names(twin, fixtures):
-    """The names of ``twin``'s scenarios in ``fixtures`` (every scenario there when ``twin`` is None),
-    or an error when there is none."""
-    from crossverify.twins.scenarios import scenarios_of
-
-    known = scenarios_of(twin, fixtures)
-    if not known:
-        raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
-                               f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
-                               f"give --fixtures a folder that holds one.")
-    return known
-
-
 def build_parser():
-    from crossverify.check import verify
     parser = argparse.ArgumentParser(prog="crossverify", description=(
         "Check that the numpy and R implementations of a twin (the article's networks, or yours) compute the same "
         "thing, step by step, and say where and why they part when they do."))
@@ -104,16 +46,15 @@ def build_parser():
     run.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
     add_twin_option(run)
     run.add_argument("--variant", action="append", metavar="V",
-                     help="only this R variant (repeatable; the twin declares its variants, e.g. bias-net's "
-                          "article, corrected, rowsums-only, colsums-only)")
+                     help="only this R variant (repeatable; the twin declares its variants in its twin.py)")
     run.add_argument("--kernels", action="append", metavar="K",
-                     help=f"only these Python kernels (repeatable): {', '.join(verify.KERNELS)}")
+                     help=f"only these Python kernels (repeatable): {', '.join(KERNELS)}")
     run.add_argument("--mode", action="append", metavar="M",
-                     help=f"only this comparison mode (repeatable): {', '.join(verify.MODES)}")
+                     help=f"only this comparison mode (repeatable): {', '.join(MODES)}")
     run.add_argument("--epochs", type=int, default=None, metavar="N",
                      help="run N epochs instead of each scenario's own (every intermediate of every epoch is kept "
                           "when that is small, else checkpoints)")
-    run.add_argument("--audit", choices=verify.AUDITS, default="checkpoints",
+    run.add_argument("--audit", choices=AUDITS, default="checkpoints",
                      help="checkpoints (default): long runs keep every intermediate at checkpoint epochs and "
                           "the weights at every epoch; full: every intermediate of every epoch, streamed in chunks")
     run.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
@@ -125,7 +66,8 @@ def build_parser():
                            description="Write the initial weights and every intermediate of every epoch "
                                        "(keys init/<name> and epoch<k>/<name>) to a plain .npz file.")
     add_fixtures_option(trace)
-    trace.add_argument("--scenario", default=None, help="scenario (default: bias-net; with --twin, the twin's first)")
+    trace.add_argument("--scenario", default=None,
+                       help="scenario (default: the first of the fixtures folder, or of the twin's, by name)")
     add_twin_option(trace)
     trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
     trace.add_argument("--variant", default=None,
@@ -134,7 +76,7 @@ def build_parser():
     trace.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the scenario's)")
     trace.add_argument("--record", choices=("checkpoints", "all"), default="checkpoints",
                        help="which epochs keep every intermediate: checkpoints (default; every epoch for short "
-                            "runs, every 1000th and the last for detail-moons) or all (~4 GB for detail-moons)")
+                            "runs, every 1000th and the last for long ones) or all (gigabytes for a long run)")
     trace.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the trace")
     trace.add_argument("--format", choices=("npz", "folder"), default="npz",
                        help="npz (default) or folder: crossverify-trace/1, index.json and little-endian float64 "
@@ -195,7 +137,7 @@ def _print_table(rows, per_intermediate, out, twin_path=None, fixtures=None):
             out.write(f"  first divergence: {r.first_divergence.describe()}\n")
     if per_intermediate:
         for r in rows:
-            if r.kernels != "float":
+            if Kernels(r.kernels).bit_for_bit:
                 continue
             out.write(f"\n{r.scenario} / {r.variant} / {r.kernels} / {r.mode}: per intermediate "
                       f"({r.compared}; each difference against the bound of its own element)\n")
@@ -230,33 +172,17 @@ def _print_nonfinite(rows, out):
                   f"or Inf says nothing about the computation\n")
 
 
-def progress_printer():
-    """The command's status line: tqdm on a terminal, a line every few seconds in a log (bridge/cli/progress.py)."""
-    from crossverify.cli.progress import Progress
-    return Progress(sys.stderr)
-
-
 def cmd_run(args, out):
     from crossverify.check import verify
     from crossverify.session.rsession import get_session
-    from crossverify.twins.scenarios import load_scenario
 
-    twin, fixtures = twin_and_fixtures(args)
-    names = args.scenario or scenario_names(twin, fixtures)
-    loaded = [load_scenario(name, fixtures, twin) for name in names]  # every input checked before the long part
-    known_variants = tuple(dict.fromkeys(v for s in loaded for v in s.twin.variants))
-    for kind, given, known in (("variant", args.variant, known_variants), ("kernels", args.kernels, verify.KERNELS),
-                               ("mode", args.mode, verify.MODES)):
-        for g in given or ():
-            verify.check_name(kind, g, known)
-    check_epochs(args)
-    check_run_fits(loaded, args)
+    request = run_request(args)  # every input checked before the long part
+    check_run_fits(request.scenarios, args)
     session = get_session()
     with progress_printer() as progress, warnings.catch_warnings(), np.errstate(all="ignore"):
         # numpy's overflow and invalid-value warnings: the rows say where values stopped being finite
         warnings.simplefilter("ignore", RuntimeWarning)
-        rows = verify.run(session, names, args.variant, args.kernels, args.mode, fixtures, progress, args.audit,
-                          twin, args.epochs)
+        rows = verify.run_request(session, request, progress)
     if args.format == "json":
         json.dump({"r_version": session.r_version, "rpy2_version": session.rpy2_version, "blas": session.blas,
                    "r_platform": session.platform.to_dict(), "r_matprod": session.matprod.to_dict(),
@@ -295,40 +221,36 @@ def write_npz_atomically(path, arrays):
 
 
 def cmd_trace(args, out):
-    from crossverify.python_impl.kernels import KERNELS
-
-    from crossverify.check import verify
     from crossverify.twins.runner import network_for
 
-    if args.scenario is None and not args.twin:
-        args.scenario = "bias-net"
     scenario = scenario_from_args(args)
     net = network_for(scenario)
     variant = args.variant or net.reference_variant
-    verify.check_name("variant", variant, net.variants)
-    verify.check_name("kernels", args.kernels, tuple(KERNELS))
-    check_epochs(args)
+    check_name("variant", variant, net.variants)
+    kernels = Kernels(args.kernels)
+    epochs = epochs_for(args.epochs, scenario)
     if args.format == "npz" and not args.out.endswith(".npz"):
         raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
     if args.format == "npz":
         from crossverify.cli.failures import check_output
         check_output(args.out)  # before the run, not after it
-    epochs = args.epochs or scenario.epochs
     from crossverify.check import budget
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        estimate = budget.estimate_run(net, epochs, (variant,), (args.kernels,), ("free-running",),
+        estimate = budget.estimate_run(net, epochs, (variant,), (kernels,), ("free-running",),
                                        record_all=args.record == "all", traces=1)
     budget.refuse_if_too_big([estimate], args.ignore_memory_estimate,
                              lighter="--record checkpoints" if args.record == "all" else None)
     record = None if args.record == "all" else net.checkpoints(epochs)
+    if args.impl == "r":
+        from crossverify.session.rsession import get_session
+        session = get_session()  # started before the progress line: the line means the epochs are running
     with progress_printer() as progress, np.errstate(all="ignore"):  # overflow is legal; `run` says where
-        progress(f"{scenario.name}: {args.impl} runs {epochs} epochs")
+        progress(f"{args.impl} trace of {scenario.name}: {epochs} epochs")
         if args.impl == "python":
-            trace = net.python(args.kernels, epochs, record=record)
+            trace = net.python(kernels, epochs, record=record)
         else:
-            from crossverify.session.rsession import get_session
-            trace = net.r(get_session(), variant, epochs, record=record)
+            trace = net.r(session, variant, epochs, record=record)
     if args.format == "folder":
         from crossverify.check import traceio
         producer = {"language": "python" if args.impl == "python" else "R", "implementation": args.impl,

@@ -7,7 +7,7 @@ exact kernels does not agree, 2 for bad input, 3 when R cannot be started.
 """
 import json
 
-from crossverify.cli.main import check_epochs, scenario_from_args, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import check_epochs, scenario_from_args, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -35,12 +35,11 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from crossverify.python_impl.kernels import KERNELS
-
     from crossverify.check import verify
+    from crossverify.twins.request import Kernels
     from crossverify.explain.predict import predict, read_rows, render
     scenario = scenario_from_args(args)  # --scenario, else the twin's first
-    verify.check_name("kernels", args.kernels, tuple(KERNELS))
+    Kernels(args.kernels)
     if args.variant is not None:
         verify.check_name("variant", args.variant, tuple(scenario.twin.variants))
     check_epochs(args)

@@ -31,28 +31,48 @@ class _Lines:
         self.stream.flush()
 
 
+def _columns(stream):
+    """The terminal's width, or 0 when it does not say (a pseudo-terminal of size 0 x 0)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 class Progress:
     """One command's status line (module docstring); use as a context manager or call ``close``."""
 
     def __init__(self, stream=None, interval=None, prefix="crossverify"):
-        from tqdm import tqdm
         stream = stream or sys.stderr
-        tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
         if interval is None:
-            interval = TTY_INTERVAL if tty else float(os.environ.get("CROSSVERIFY_PROGRESS_SECONDS", LOG_INTERVAL))
-        self.interval = interval
-        self.bar = tqdm(total=None, file=stream if tty else _Lines(stream), bar_format="{desc} [{elapsed}]",
-                        mininterval=self.interval, miniters=0, leave=False, dynamic_ncols=tty, desc=prefix,
-                        delay=1e-9)  # nothing drawn before the first status
-        self.prefix = prefix
+            interval = TTY_INTERVAL if self.tty else float(os.environ.get("CROSSVERIFY_PROGRESS_SECONDS", LOG_INTERVAL))
+        self.interval, self.stream, self.prefix = interval, stream, prefix
+        self.bar = None  # made with the first status, which tqdm then draws at once
 
     def __call__(self, message):
-        """Show ``message``; tqdm draws it when ``interval`` has passed since the last one drawn."""
-        self.bar.set_description_str(f"{self.prefix}: {message}", refresh=False)
+        """Show ``message``: the first at once (a single long step would otherwise show nothing until it
+        ends), later ones when ``interval`` has passed since the last one drawn."""
+        desc = f"{self.prefix}: {message}"
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=None, file=self.stream if self.tty else _Lines(self.stream),
+                            bar_format="{desc} [{elapsed}]", mininterval=self.interval, miniters=0, leave=False,
+                            desc=desc, **self._width())
+            return
+        self.bar.set_description_str(desc, refresh=False)
         self.bar.update(0)
 
+    def _width(self):
+        """tqdm follows the terminal's size; a terminal that gives none (a pseudo-terminal of 0 x 0)
+        would make it cut every line to nothing and draw no line at all, so it gets 80 x 24."""
+        if not self.tty:
+            return {}
+        return {"dynamic_ncols": True} if _columns(self.stream) > 0 else {"ncols": 80, "nrows": 24}
+
     def close(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
     def __enter__(self):
         return self

@@ -3,7 +3,7 @@ answered by computation in Python and in R; all of them rendered as docs/QUESTIO
 or as one HTML page (bridge/explain/questions.py)."""
 import sys
 
-from crossverify.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK
 
 FORMATS = ("text", "markdown", "html", "json")
 
@@ -66,10 +66,9 @@ def run(args, out):
 
 def _answers(session, numbers):
     """questions.answers, one status line per question (bridge/cli/progress.py)."""
-    from crossverify.cli.main import progress_printer
+    from crossverify.cli.options import progress_printer
     from crossverify.explain import questions as q
-    from crossverify.explain.questions_lab.lab import Lab
-    lab = Lab(session)
+    lab = q.catalogue().lab(session)
     numbers = numbers or [question.number for question in q.QUESTIONS]
     out = []
     with progress_printer() as progress:

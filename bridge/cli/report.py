@@ -3,7 +3,7 @@ and figures of Python and R training side by side (bridge/explain/report.py), fo
 scenarios (``--twin PATH``: a twin of your own and its PATH/scenarios)."""
 import sys
 
-from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
+from crossverify.cli.options import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
 
 
 def add_parser(sub):
@@ -26,7 +26,7 @@ def add_parser(sub):
 def run(args, out):
     from crossverify.explain.report import collect, prepare_target, write_report
     from crossverify.session.rsession import get_session
-    from crossverify.cli.main import scenario_names
+    from crossverify.cli.options import scenario_names
     from crossverify.twins.scenarios import load_scenario
 
     twin, fixtures = twin_and_fixtures(args)

@@ -4,7 +4,7 @@ The numbers are those each scenario's twin declares (``Twin.printed``); with ``-
 of your own and its scenarios (PATH/scenarios unless ``--fixtures`` says otherwise)."""
 import json
 
-from crossverify.cli.main import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):
@@ -25,14 +25,14 @@ def run(args, out):
 
     from crossverify.explain.reproduce import reproduce
     from crossverify.session.rsession import get_session
-    from crossverify.cli.main import scenario_names
+    from crossverify.cli.options import scenario_names
     from crossverify.twins.scenarios import load_scenario
 
     twin, fixtures = twin_and_fixtures(args)
     names = args.scenario or scenario_names(twin, fixtures)
     for name in names:
         load_scenario(name, fixtures, twin)  # every input checked before R starts
-    from crossverify.cli.main import progress_printer
+    from crossverify.cli.options import progress_printer
     with progress_printer() as progress:
         rows = reproduce(get_session(), fixtures, names, twin, progress)
     if args.format == "json":

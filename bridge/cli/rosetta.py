@@ -3,7 +3,7 @@ from its source files, with prediction on new data and the translation pitfalls 
 (bridge/explain/rosetta.py)."""
 import sys
 
-from crossverify.cli.main import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):

@@ -14,7 +14,7 @@ import shlex
 import shutil
 import tempfile
 
-from crossverify.cli.main import EXIT_FAILED, EXIT_OK
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK
 
 
 def add_parser(sub):

@@ -2,7 +2,7 @@
 "Visualization of steps for Neural Network methodology", computed; bridge/explain/steps.py)."""
 import json
 
-from crossverify.cli.main import add_twin_option, scenario_from_args, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import add_twin_option, scenario_from_args, EXIT_OK, add_fixtures_option
 
 
 def add_parser(sub):

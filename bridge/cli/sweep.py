@@ -3,7 +3,7 @@ R and Python, one Parquet row each (bridge/sweep/), on this machine's cores or a
 the atlas drawn from the rows (``--report``). docs/SWEEP.md describes the sweep file and the rows."""
 import os
 
-from crossverify.cli.main import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from crossverify.cli.options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from crossverify.errors import CrossverifyError
 
 

@@ -5,7 +5,7 @@ For any comparison crossverify makes (a twin's scenario, an R variant, the Pytho
 free-running) the account answers four questions.
 
 1. **Local or inherited.** A step is recomputed on the Python side from the R side's own inputs (a
-   *transplant*: the step's traced expression, bridge/check/tracing.py, evaluated on R's recorded
+   *transplant*: the step's traced expression, bridge/twins/tracing.py, evaluated on R's recorded
    data, state and intermediates with the left side's kernels). If that gives R's bits, the step's
    difference was inherited from its inputs; if its inputs agree and it does not, the difference
    arose here (local); both can hold at once. Inherited differences are followed back, input by
@@ -32,8 +32,9 @@ import numpy as np
 from crossverify.check import bounds
 from crossverify.check.engine import compare_traces
 from crossverify.check.ulp import apart_text, ulp_distance
-from crossverify.check.verify import KERNELS, MODES, check_name
+from crossverify.check.verify import MODES, check_name
 from crossverify.errors import CrossverifyError
+from crossverify.twins.request import Kernels, epochs_for
 from crossverify.explain import transplant as tp
 from crossverify.twins.runner import network_for
 from crossverify.python_impl.kernels import MATPROD_PATHS, ExactKernels, FloatKernels, get_kernels
@@ -279,13 +280,13 @@ class Explainer:
         self.net = net = network_for(scenario)
         self.twin = net.twin
         self.variant = check_name("variant", variant or net.reference_variant, net.variants)
-        self.kernels = check_name("kernels", kernels, KERNELS)
+        self.kernels = Kernels(kernels)
         self.mode = check_name("mode", mode, MODES)
         self.against = check_name("against", against, AGAINST)
         if against == "model" and self.variant == net.reference_variant:
             self.against = "python"  # the reference variant's model is Python itself
         self.lockstep = mode == "lockstep"
-        self.epochs = epochs or scenario.epochs
+        self.epochs = epochs_for(epochs, scenario)
         self.model = self.against == "model"
         self.labels = ("model-of-R", "r") if self.model else ("python", "r")
         self.spec = net.spec_for(self.variant) if self.model else net.spec
@@ -297,7 +298,7 @@ class Explainer:
         if not self.model and self.variant != net.reference_variant:
             self.model_spec = {name: expr for _, name, expr in net.spec_for(self.variant)}
         self.left_kernels = get_kernels(kernels)  # live: a defect injected into them is the left side's
-        self.left_label = "numpy's" if kernels == "float" else "the exact kernels'"
+        self.left_label = "the exact kernels'" if self.kernels.bit_for_bit else "numpy's"
         self.alternatives = self._alternatives()
         self._values = {}
         self._accounts = {}
@@ -339,7 +340,7 @@ class Explainer:
         for other in MATPROD_PATHS:
             if other != path:
                 out.append((f"R's %*% under matprod \"{other}\"", tp.RRounding(other), ("dot",)))
-        if self.kernels != "float":
+        if self.kernels.bit_for_bit:
             out.append(("numpy's", FloatKernels(), ("dot",)))
         return out
 
@@ -848,7 +849,7 @@ class RowChoice:
                     f"what follows is rounding, not a defect")
         if self.meets is False:
             text = f"this row ({row}) does not meet its expectation ({self.expectation})"
-            if self.beyond is not None and self.kernels == "float":
+            if self.beyond is not None and not Kernels(self.kernels).bit_for_bit:
                 text += (f"; it first fails at epoch {self.beyond.epoch}, step {self.beyond.step}, {self.beyond.name}, "
                          f"while the origin below may be harmless rounding that comes first: --kernels exact (or no "
                          f"--kernels) starts the account at the failure")
@@ -940,7 +941,7 @@ class MutantVerdict:
 
 
 def classify_mutant(mutant, session, kernels="exact", mode="free-running"):
-    """Inject ``mutant`` (meta_tests/mutants.py's Mutant: ``load()``, ``applied(session)``,
+    """Inject ``mutant`` (bridge/check/mutants.py's Mutant: ``load()``, ``applied(session)``,
     ``variant_of(net)``), explain the comparison its checks run (Python against R for the reference
     variant; the model of R against R for another) and return where the two sides first part and the
     origin's classification."""

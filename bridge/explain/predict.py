@@ -17,7 +17,7 @@ import numpy as np
 
 from crossverify.errors import CrossverifyError, RCallError
 from crossverify.twins.builder import sample_axis, sample_size
-from crossverify.twins.protocol import call_by_name
+from crossverify.twins.request import Kernels, epochs_for
 
 
 class PredictInputError(CrossverifyError):
@@ -67,7 +67,7 @@ class Prediction:
     @property
     def ok(self):
         """False only where the two must agree and do not: the reference variant with exact kernels."""
-        if self.variant != self.reference or self.kernels != "exact":
+        if self.variant != self.reference or not Kernels(self.kernels).bit_for_bit:
             return self.python is not None
         return self.agree
 
@@ -204,7 +204,7 @@ def predict(session, scenario, rows, variant=None, kernels="exact", trace=None, 
     name = input_names(twin)
     matrix, axis = orient_rows(twin, name, rows, run.data[name])
     xp = get_kernels(kernels)
-    epochs = epochs or scenario.epochs
+    epochs = epochs_for(epochs, scenario)
     if trace is not None:
         state = final_state(trace, twin.state)
         py_state, r_state = state, state
@@ -230,10 +230,8 @@ def predict(session, scenario, rows, variant=None, kernels="exact", trace=None, 
                             f"numbers than Python, so the two predictions need not agree")
     declared = {k: v.shape for k, v in scenario.init.items() if k in twin.state}
     reduced, _ = reduce_to_declared(py_state, declared)
-    available = {**run.hyper, name: matrix, "xp": xp}
     try:
-        out = call_by_name(twin.resolve(twin.python_predict, "python_predict"),
-                           {**available, "state": reduced or py_state}, f"{twin.name!r} python_predict")
+        out = run.python_predict(reduced or py_state, xp, {name: matrix})
         result.python = _as_samples(out, axis)
     except (ValueError, TypeError) as exc:
         result.python_error = f"{type(exc).__name__}: {exc}"

@@ -1,14 +1,15 @@
-"""The readers' questions of the article's comment section, each answered by computation in both
-languages: the registry (``QUESTIONS``: the question in our own short words, the part of the article
-it is about, the function that computes its answer) and the renderings of `crossverify questions`
-(plain text, markdown for docs/QUESTIONS.md, one HTML page, JSON).
+"""Questions a twin declares about its algorithm (a twin's ``questions``: the readers' questions of the
+article's comment section for the bias network), each answered by computation in both languages, and
+the renderings of `crossverify questions` (plain text, markdown for docs/QUESTIONS.md, one HTML page,
+JSON). Nothing here knows a twin: the questions, the lab that answers them and the page's words come
+from the declaration.
 
-An answer (bridge/explain/questions_lab/answer.py) holds numbers computed by Python (python_impl,
-exact kernels: numpy with R's arithmetic) and by R (the embedded session running r_impl), the source
-lines involved (read from their ``# rosetta:`` markers), a one-line conclusion and the claims that
-conclusion rests on; tests/test_questions.py recomputes every answer and fails when a claim stops
-holding.
+An answer (bridge/explain/answer.py) holds numbers computed by Python (python_impl, exact kernels:
+numpy with R's arithmetic) and by R (the embedded session running r_impl), the source lines involved
+(read from their ``# rosetta:`` markers), a one-line conclusion and the claims that conclusion rests
+on; tests/test_questions.py recomputes every answer and fails when a claim stops holding.
 """
+import functools
 import html
 import importlib
 import json
@@ -19,7 +20,7 @@ import numpy as np
 
 from crossverify.errors import CrossverifyError
 from crossverify.explain import style
-from crossverify.explain.questions_lab.answer import fmt
+from crossverify.explain.answer import fmt
 
 
 @dataclass(frozen=True)
@@ -27,73 +28,70 @@ class Question:
     number: int
     key: str
     asked: str  # the question in our own short words
-    about: str  # the part of the article it is about
-    compute: str  # "module:function" in crossverify.explain.questions_lab, called with (lab, question)
+    about: str  # the part of the source it is about
+    compute: str  # "module:function" in the question set's package, called with (lab, question)
 
 
-QUESTIONS = (
-    Question(1, "nine-biases", "The spreadsheet shows three hidden biases; why does the R script's bh hold nine "
-             "numbers, and are they per neuron or per sample?",
-             '"Implementing NN using R", the bias initialisation', "bias:answer_nine_biases"),
-    Question(2, "step-8-shapes", "How does step 8 turn a 3x1 and a 1x3 into a 3x3, and when is it %*% (.dot) "
-             "rather than *, and when must a matrix be transposed?",
-             "step 8, Error_at_hidden_layer = d_output . wout^T", "shapes:answer_step8"),
-    Question(3, "sigmoid-slope", "Should the sigmoid's slope be taken of output or of output_layer_input, and why "
-             "is x * (1 - x) right when the derivative is sigma(u)(1 - sigma(u))?",
-             "step 6, slope_output_layer = derivatives_sigmoid(output)", "sigmoid:answer_slope"),
-    Question(4, "lr-twice", "What does the *lr in the spreadsheet's step 7 do if it is kept?",
-             "spreadsheet step 7, d_output = E * slope_output_layer * lr", "rates:answer_lr_twice"),
-    Question(5, "colsums", "Should the R script update the biases with colSums instead of rowSums, and does that "
-             "change alone repair it?", '"Implementing NN using R", the bias update', "bias:answer_colsums"),
-    Question(6, "lr-per-sample", "Should the learning rate be divided by the number of samples, since the "
-             "gradient sums over them?", "step 10, X.T . d_hiddenlayer sums over the samples",
-             "rates:answer_lr_per_sample"),
-    Question(7, "hundred-hidden", "Why does the network answer [1, 1, 1] with 100 hidden neurons, and what "
-             "initialisation avoids it?", "step 1, weights drawn uniformly in [0, 1)", "initialisation:answer_hundred"),
-    Question(8, "predict", "How is the trained network used to predict new data?",
-             "steps 2-4, the forward pass", "predict:answer_predict"),
-    Question(9, "dz1-dw", "Why is the derivative of the hidden linear transform with respect to its weights X, "
-             "and not the weights?", "detail section, hiddenLayer_linearTransform_wrt_weights_input_hidden = X",
-             "shapes:answer_dz1_dw"),
-    Question(10, "other-shape", "How can a data set of another shape (75 rows, 6 columns) be fed to the network "
-             "without the shape error a reader hit at step 8?", '"Implementing NN using Numpy (Python)" on '
-             "other data", "shapes:answer_other_shape"),
-    Question(11, "sgd", "Should the network see the whole data set at once (full batch) or one sample at a time "
-             "(stochastic gradient descent)?", '"Full Batch" versus "SGD", and the vectorised scripts',
-             "sgd:answer_sgd"),
-)
+@dataclass(frozen=True)
+class QuestionSet:
+    """What a twin's ``questions`` hook returns."""
+
+    questions: tuple
+    lab: object  # callable(session) -> the runs the answers share
+    package: str  # the module the questions' ``compute`` names are found in
+    title: str
+    intro: str
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue():
+    """The question set of the first shipped twin that declares one."""
+    from crossverify.twins.protocol import load_twin, shipped_twins
+    for twin in map(load_twin, shipped_twins()):
+        if twin.questions is not None:
+            return twin.resolve(twin.questions, "questions")()
+    raise CrossverifyError("no shipped twin declares questions: give a twin's declaration "
+                           "questions='module:function' returning a QuestionSet.")
+
+
+def __getattr__(name):
+    # QUESTIONS, TITLE and INTRO read as module attributes, from the declaring twin
+    fields = {"QUESTIONS": "questions", "TITLE": "title", "INTRO": "intro"}
+    if name in fields:
+        return getattr(catalogue(), fields[name])
+    raise AttributeError(name)
 
 
 def question(number):
     """The question numbered ``number``, or an error listing the numbers there are."""
-    for q in QUESTIONS:
+    qs = catalogue().questions
+    for q in qs:
         if q.number == number or q.key == str(number):
             return q
-    raise CrossverifyError(f"no question {number}: the questions are numbered 1 to {len(QUESTIONS)} "
+    raise CrossverifyError(f"no question {number}: the questions are numbered 1 to {len(qs)} "
                            f"(`crossverify questions` lists them).")
 
 
 def answer(q, lab):
-    """Compute the answer to question ``q`` with ``lab`` (a questions_lab.lab.Lab)."""
+    """Compute the answer to question ``q`` with ``lab`` (the question set's lab)."""
     module, _, function = q.compute.partition(":")
-    fn = getattr(importlib.import_module(f"crossverify.explain.questions_lab.{module}"), function)
+    fn = getattr(importlib.import_module(f"{catalogue().package}.{module}"), function)
     with np.errstate(all="ignore"):  # some readers' variants overflow on purpose (question 3)
         return fn(lab, q)
 
 
 def answers(session, numbers=None):
-    """The answers to the questions ``numbers`` (default: all), sharing one Lab's runs."""
-    from crossverify.explain.questions_lab.lab import Lab
-    lab = Lab(session)
+    """The answers to the questions ``numbers`` (default: all), sharing one lab's runs."""
+    lab = catalogue().lab(session)
     return [answer(question(n) if not isinstance(n, Question) else n, lab)
-            for n in (numbers or [q.number for q in QUESTIONS])]
+            for n in (numbers or [q.number for q in catalogue().questions])]
 
 
 # -- text ------------------------------------------------------------------------------------------
 
 def list_text():
-    width = len(str(len(QUESTIONS)))
-    return "".join(f"{q.number:>{width}}. {q.asked}\n" for q in QUESTIONS) + (
+    width = len(str(len(catalogue().questions)))
+    return "".join(f"{q.number:>{width}}. {q.asked}\n" for q in catalogue().questions) + (
         "\n`crossverify questions N` answers question N, computed in Python and in R.\n")
 
 
@@ -116,16 +114,6 @@ def answer_text(a):
 
 
 # -- markdown --------------------------------------------------------------------------------------
-
-TITLE = "The readers' questions, answered by computation"
-INTRO = ("The article's comment section asks questions the article leaves open. Each is restated here in our own "
-         "words and answered by running both languages: Python is `python_impl` with the exact kernels (numpy "
-         "with R's arithmetic, so the two can be compared bit for bit), R is the package `r_impl` in the embedded "
-         "session. The code lines are read from the source by their `# rosetta:` markers; the readers' own "
-         "experiments live in `bridge/explain/questions_lab/altered.py` and `r_impl/R/questions.R`. "
-         "`crossverify questions --markdown --out docs/QUESTIONS.md` regenerates this page, and "
-         "`tests/test_questions.py` recomputes every answer and fails when a conclusion stops holding.")
-
 
 def _md(text):
     return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
@@ -153,7 +141,7 @@ def answer_markdown(a):
 
 
 def render_markdown(all_answers):
-    out = [f"# {TITLE}", "", INTRO, ""]
+    out = [f"# {catalogue().title}", "", catalogue().intro, ""]
     out += [f"{a.number}. [{a.question}](#{_anchor(a)})" for a in all_answers]
     out.append("")
     for a in all_answers:
@@ -196,7 +184,7 @@ def answer_html(a):
 
 def render_html(all_answers):
     """The markdown page's content as one self-contained HTML page."""
-    out = style.head(TITLE) + [f"<h1>{html.escape(TITLE)}</h1>", f"<p>{style.inline(INTRO)}</p>", "<ol>"]
+    out = style.head(catalogue().title) + [f"<h1>{html.escape(catalogue().title)}</h1>", f"<p>{style.inline(catalogue().intro)}</p>", "<ol>"]
     out += [f'<li value="{a.number}"><a href="#{_anchor(a)}">{html.escape(a.question)}</a></li>' for a in all_answers]
     out.append("</ol>")
     out += [answer_html(a) for a in all_answers]

@@ -24,6 +24,7 @@ import numpy as np
 
 from crossverify.errors import CrossverifyError
 from crossverify.explain.style import head, scrolling
+from crossverify.twins.request import Kernels, epochs_for
 
 REPORT_FILES = {"index.html", "report.json", "figures"}
 FLOOR_NOTE = "0 at every epoch"
@@ -78,7 +79,7 @@ def scenario_run(session, scenario, epochs=None):
     at every epoch; every intermediate too when a whole run of them is small."""
     from crossverify.twins.runner import network_for
     net = network_for(scenario)
-    n = epochs or scenario.epochs
+    n = epochs_for(epochs, scenario)
     record = None if net.checkpoints(n) is None else []
     return ScenarioRun(scenario.name, net, {k: net.python(k, n, record=record) for k in ("float", "exact")},
                        {v: net.r(session, v, n, record=record) for v in net.variants})
@@ -278,7 +279,7 @@ def difference_figure(runs, horizons):
     for ax, run in zip(axes, runs):
         epochs = np.arange(run.reference.n_epochs)
         lines = [(f"{k} kernels", weight_difference(run, run.python[k], run.reference),
-                  {"color": PYTHON_COLOR if k == "float" else "#2ca02c", "linewidth": 1.0})
+                  {"color": "#2ca02c" if Kernels(k).bit_for_bit else PYTHON_COLOR, "linewidth": 1.0})
                  for k in ("float", "exact")]
         log_lines(ax, epochs, lines, _floor_for([v for _, v, _ in lines]))
         if horizons.get(run.name) is not None:
@@ -347,15 +348,12 @@ def boundary_grid(X, n=200, sample_axis=1):
 def boundary_values(run, session, xx_yy_grid=None):
     """[(title, output over the grid)]: Python with plain numpy (float kernels), and R's
     reference variant, each with its own trained state, through the twin's predict functions."""
-    from crossverify.twins.protocol import call_by_name
     from crossverify.python_impl.kernels import get_kernels
-    twin, net = run.twin, run.net
+    net = run.net
     name, axis = boundary_layout(net)
     xx, yy, grid = xx_yy_grid or boundary_grid(net.data[name], sample_axis=axis)
     python_state = {w: run.python["float"].series(w)[-1] for w in net.weights}
-    predict = twin.resolve(twin.python_predict, "python_predict")
-    python = call_by_name(predict, {**net.hyper, name: grid, "state": python_state, "xp": get_kernels("float")},
-                          f"{twin.name!r} python_predict")
+    python = net.python_predict(python_state, get_kernels("float"), {name: grid})
     r = _r_over_grid(run, session, name, grid, axis)
     return [("Python (float kernels, as the article)", np.asarray(python)), (f"R ({net.reference_variant})", r)]
 

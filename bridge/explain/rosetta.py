@@ -12,8 +12,6 @@ variant's name: ``# rosetta: <key> <step> <variant>``.
 """
 import ast
 import html
-import importlib
-import importlib.util
 import inspect
 import io
 import os
@@ -343,21 +341,6 @@ def pitfalls(twins=None):
     return out
 
 
-def pitfall_test(reference, twins=None):
-    """The test function a pitfall names (``tests/test_x.py::test_y``, from a twin's folder or the
-    project root), imported; None when missing."""
-    path, _, name = reference.partition("::")
-    for twin in list(twins or ()):
-        full = twin.path(path)
-        if twin.base_dir and os.path.isfile(full):
-            spec = importlib.util.spec_from_file_location(f"crossverify_pitfall_{abs(hash(full))}", full)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return getattr(module, name, None)
-    module = importlib.import_module(path[:-3].replace("/", "."))
-    return getattr(module, name, None)
-
-
 # -- the live demonstration: prediction on new data ---------------------------------------------------
 
 @dataclass
@@ -374,12 +357,9 @@ def twin_scenarios(twin, fixtures_dir=None):
     """The scenarios of ``twin`` in ``fixtures_dir`` (default: the twin's own scenarios/ folder, else the
     shipped fixtures), loaded and validated."""
     from crossverify.paths import SHIPPED_FIXTURES
-    from crossverify.twins.scenarios import load_scenario, scenarios_of
+    from crossverify.twins.scenarios import load_scenario, scenarios_folder, scenarios_of
 
-    folder = fixtures_dir
-    if folder is None:
-        own = os.path.join(twin.base_dir or "", "scenarios")
-        folder = own if twin.base_dir and os.path.isdir(own) else SHIPPED_FIXTURES
+    folder = scenarios_folder(twin, fixtures_dir) or SHIPPED_FIXTURES
     if not os.path.isdir(folder):
         return []
     return [load_scenario(n, folder, twin) for n in scenarios_of(twin, folder)]

@@ -4,7 +4,7 @@ reproduces R (``crossverify explain``; the gallery is examples/slips/, docs/SLIP
 
 At a local difference (every input of the step agrees, yet no switch of rounding gives R's bits;
 bridge/explain/causes.py), each entry proposes a *correction* of the left side's formula, the
-step's traced expression (bridge/check/tracing.py): a vector laid out as R recycles it, a sum taken
+step's traced expression (bridge/twins/tracing.py): a vector laid out as R recycles it, a sum taken
 along the other axis, a constant or hyper-parameter replaced, the result transposed or refilled.
 The corrected expression is evaluated on R's own inputs, with R's rounding (the exact kernels) and
 then with the left side's, and the entry is reported only when that value equals R's at every

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crossverify.python_impl.kernels import KERNELS, get_kernels
+from crossverify.python_impl.kernels import get_kernels
 
 from crossverify.errors import CrossverifyError, RCallError
 from crossverify.explain import machine
 from crossverify.twins.protocol import call_by_name
 from crossverify.twins.runner import network_for
 from crossverify.check.verify import check_name
+from crossverify.twins.request import Kernels
 
 MARK = "*"
 DEFAULT_COLUMNS = 4  # wider matrices (a data set's 1000 samples) show this many columns
@@ -27,7 +28,7 @@ DEFAULT_COLUMNS = 4  # wider matrices (a data set's 1000 samples) show this many
 
 def kernel_text(kernels):
     """What the Python kernels are; the float kernels' facts measured on this machine."""
-    if kernels == "exact":
+    if Kernels(kernels).bit_for_bit:
         return ("exact: numpy arrays with R's arithmetic (products summed left to right as the reference BLAS "
                 "does, the C library's exp, long-double colSums/rowSums/mean)")
     blas = machine.numpy_blas()
@@ -168,11 +169,11 @@ def explain(view, walk, first, twin):
     """The generic sentence on why ``view``'s cells differ; ``first`` is the first step that differs."""
     reference = walk.variant == twin.reference
     if view is not first:
-        if reference and walk.kernels == "float":
+        if reference and not Kernels(walk.kernels).bit_for_bit:
             return f"rounding, as at step {first.number}: each step adds its own and carries the earlier ones."
         return f"carried from step {first.number}, where the two first part."
     if reference:
-        if walk.kernels == "float":
+        if not Kernels(walk.kernels).bit_for_bit:
             return float_reason()
         return ("unexpected: with exact kernels Python should equal R bit for bit here; "
                 "`crossverify run` names the first divergence.")
@@ -218,7 +219,7 @@ def _reads(expr, parent="", out=None):
 
 def _first_reads(net):
     """{intermediate: [(state name, use)]}: where each state is first read by the epoch (from the
-    expressions bridge/check/tracing.py derives from the Python code); {} when it cannot be traced."""
+    expressions bridge/twins/tracing.py derives from the Python code); {} when it cannot be traced."""
     try:
         spec = net.spec
     except Exception:  # a twin whose epoch cannot run on traced arrays just shows no inputs where used
@@ -304,20 +305,6 @@ def _r_formals(session, env, fn):
     return [] if names == session.ro.NULL else list(names)
 
 
-def _r_predict(session, net, variant, data, state):
-    """The twin's R predict function called with the arguments it names (R's own error if it fails)."""
-    twin = net.twin
-    env = net.r_env(session)
-    available = {k: session.to_r(v) for k, v in data.items()}
-    available.update({k: session.ro.FloatVector([v]) for k, v in net.hyper.items()})
-    available.update(twin.variants[variant].r_args)
-    available["state"] = session.ro.ListVector(
-        {k: session.to_r(v) if isinstance(v, np.ndarray) else v for k, v in state.items()})
-    formals = _r_formals(session, env, twin.r.predict)
-    args = available if "..." in formals else {k: v for k, v in available.items() if k in formals}
-    return session.from_r(session.call_in(env, twin.r.predict, **args))
-
-
 def _doc_line(fn):
     doc = (getattr(fn, "__doc__", None) or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
@@ -338,15 +325,14 @@ def prediction(session, net, py_state, r_state, variant, kernels):
             "preprocessing": net.scenario.preprocessing, "scenario": net.scenario,
             "r_call": _r_caller(session, net.r_env(session))}, f"{twin.name!r} new_data"))
     data = plan.get("data") or {k: net.data[k] for k in twin.data}
-    python = call_by_name(predict, {**net.hyper, **data, "state": py_state, "xp": get_kernels(kernels)},
-                          f"{twin.name!r} python_predict")
+    python = net.python_predict(py_state, get_kernels(kernels), data)
     out = Prediction(data, np.asarray(python, dtype=np.float64),
                      description=plan.get("description") or ("" if hook else "the training data"),
                      about=_doc_line(predict))
     formals = _r_formals(session, net.r_env(session), twin.r.predict)
     out.r_code = plan.get("r_code") or f"{twin.r.predict}({', '.join(formals)})"
     try:
-        out.r = _r_predict(session, net, variant, data, plan.get("r_state", r_state))
+        out.r = net.r_predict(session, plan.get("r_state", r_state), variant, data)
     except RCallError as exc:
         out.r_error = str(exc)
         out.note = plan.get("refused") or "R cannot score these inputs with the state it trained (its error above)."
@@ -365,7 +351,7 @@ def check_arguments(scenario, variant=None, kernels="exact", epoch=0):
     twin = scenario.twin
     variant = variant or twin.reference
     check_name("variant", variant, tuple(twin.variants))
-    check_name("kernels", kernels, tuple(KERNELS))
+    Kernels(kernels)
     if epoch < 0:
         raise CrossverifyError(f"--epoch {epoch}: epochs are counted from 0 (the first is epoch 0).")
     if epoch >= scenario.epochs:

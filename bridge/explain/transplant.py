@@ -1,7 +1,7 @@
 """One step recomputed from the other side's inputs, with each operation rounded the way numpy
 rounds it or the way R does, chosen occurrence by occurrence.
 
-A step's expression is the nested tuple bridge/check/tracing.py reads off the Python code
+A step's expression is the nested tuple bridge/twins/tracing.py reads off the Python code
 (leaves: data and hyper-parameter names, ``"<state>@prev"``, other intermediates' names,
 ``("const", v)``). :func:`evaluate` computes it on any leaf values; every operation whose rounding
 differs between the two languages (the ``xp`` operations of docs/TWINS.md: ``dot``, ``exp``, ``sum``,
@@ -315,7 +315,7 @@ def describe_operation(op, xs, param, left, right, index, left_label, right_labe
         row, col = A[i, :], B[:, j]
         orders = dot_orders(row, col)
         # what each side's value is, among the orders that side may take (several may give one value)
-        numpyish = getattr(left, "name", "") == "float"
+        numpyish = getattr(left, "bit_for_bit", None) is False  # numpy's own rounding, not R's
         how_left = _how(orders, a, (SEQUENTIAL, FUSED) if numpyish else (SEQUENTIAL, LONG_DOUBLE))
         internal = getattr(right, "matprod_path", "reference") == "internal"
         how_right = _how(orders, b, (LONG_DOUBLE, SEQUENTIAL) if internal else (SEQUENTIAL, LONG_DOUBLE))

@@ -22,7 +22,7 @@ class Summary:
     interrupted: bool = False
     seconds: float = 0.0
     rows: int = 0  # rows of results.parquet
-    exact_broken: int = 0  # configurations where the exact kernels did not equal R
+    exact_broken: int = 0  # configurations where the exact kernels did not meet run's rule for them
     failed_in_table: int = 0  # over every row of results.parquet, this run's and earlier runs'
     exact_broken_in_table: int = 0
 
@@ -46,8 +46,8 @@ class Summary:
         if self.failed_in_table > self.failed:
             text += f"\n{self.failed_in_table} configuration(s) of the table failed (column error says why)."
         if self.exact_broken_in_table:
-            text += (f"\nFINDING: in {self.exact_broken_in_table} configuration(s) the exact kernels did not equal R bit "
-                     f"for bit (column exact_first_detail says where).")
+            text += (f"\nFINDING: in {self.exact_broken_in_table} configuration(s) the exact kernels did not meet the "
+                     f"rule run holds them to (column exact_rule; exact_first_detail says where they first differ).")
         if self.interrupted:
             text += (f"\nInterrupted: every finished configuration is kept; run the same command again to do the "
                      f"other {self.total - self.skipped - self.ok} (finished ones are skipped).")
@@ -76,7 +76,7 @@ def sweep(spec, out_dir, runner, progress=True, limit=None):
             store.write(row)  # on disk before anything else happens
         if row["status"] == "ok":
             summary.ok += 1
-            summary.exact_broken += row.get("exact_identical") is False
+            summary.exact_broken += row.get("exact_meets_rule") is False
         else:
             summary.failed += 1
         bar.update(1)
@@ -99,9 +99,9 @@ def sweep(spec, out_dir, runner, progress=True, limit=None):
 
 
 def _exact_broken(store, keys):
-    """How many finished configurations of ``keys`` had exact kernels that did not equal R."""
+    """How many finished configurations of ``keys`` had exact kernels that did not meet run's rule."""
     table = store.table()
-    if table is None or "exact_identical" not in table.column_names:
+    if table is None or "exact_meets_rule" not in table.column_names:
         return 0
-    rows = table.select(["key", "status", "exact_identical"]).to_pylist()
-    return sum(1 for r in rows if r["key"] in keys and r["status"] == "ok" and r["exact_identical"] is False)
+    rows = table.select(["key", "status", "exact_meets_rule"]).to_pylist()
+    return sum(1 for r in rows if r["key"] in keys and r["status"] == "ok" and r["exact_meets_rule"] is False)

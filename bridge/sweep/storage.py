@@ -41,6 +41,7 @@ def result_types(pa):
     that is None in one row is still an integer column in the table)."""
     text, integer, real, flag = pa.string(), pa.int64(), pa.float64(), pa.bool_()
     types = {"status": text, "error_kind": text, "error": text, "exact_identical": flag,
+             "exact_rule": text, "exact_meets_rule": flag,
              "float_within_bound": flag, "horizon": integer, "final_max_abs": real, "final_loss_r": real,
              "final_loss_float": real, "checkpoint_epochs": pa.list_(integer), "printed_r": pa.list_(text),
              "printed_float": pa.list_(text), "printed_exact": pa.list_(text), "printed_differ": pa.list_(flag),

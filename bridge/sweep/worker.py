@@ -4,7 +4,10 @@ returned as one flat result row (plain Python values, so it pickles and becomes 
 What a row records (docs/SWEEP.md):
 
 * ``exact_identical``: Python's exact kernels equal R bit for bit at every checkpoint epoch and in
-  the state after every epoch. It must hold everywhere; a False is a finding, with where it broke.
+  the state after every epoch.
+* ``exact_rule`` and ``exact_meets_rule``: the rule `crossverify run` holds the exact kernels to on
+  this machine (Kernels.rule: ``identical``, or ``within-bound`` when R's %*% takes a path they
+  cannot reproduce) and whether the run meets it; a False is a finding, with where it broke.
 * ``float_first_*``: the first bit where the float kernels part from R (epoch, step, intermediate).
   Every intermediate is kept only at checkpoint epochs; when the first difference shows in the
   state between them, at epoch e, both sides started epoch e from the same bits (the state after
@@ -39,6 +42,7 @@ from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets
 from crossverify.check.saturation import describe, saturation
 from crossverify.errors import RCallError
 from crossverify.twins.protocol import call_by_name
+from crossverify.twins.request import Kernels
 from crossverify.twins.runner import TwinRun
 
 STATUS_OK, STATUS_FAILED = "ok", "failed"
@@ -138,6 +142,8 @@ def evaluate(config, session):
             _, exact_first = first_divergence(net, session, "exact", exact, r)
             float_cmp, float_first = first_divergence(net, session, "float", flt, r)
             bound_ok = within_bound(net, flt, r)
+            exact_rule = Kernels("exact").rule(session)
+            exact_ok = exact_first is None if exact_rule == "identical" else within_bound(net, exact, r)
     final = max(float(np.max(np.abs(flt.series(w)[-1] - r.series(w)[-1]), initial=0.0)) for w in net.weights)
     losses = {side: loss_at(scenario.twin, trace) for side, trace in (("r", r), ("float", flt), ("exact", exact))}
     decimals = setting["decimals"]
@@ -145,6 +151,8 @@ def evaluate(config, session):
     differ = [a != b for a, b in zip(text["r"], text["float"])]
     row = {
         "exact_identical": exact_first is None,
+        "exact_rule": exact_rule,
+        "exact_meets_rule": exact_ok,
         **_divergence_fields("exact_first", exact_first),
         **_divergence_fields("float_first", float_first),
         "float_within_bound": bound_ok,

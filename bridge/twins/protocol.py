@@ -143,10 +143,13 @@ class Twin:
     # loss: the per-epoch loss the report plots: an intermediate (kept in history for long runs),
     #   or "file.py:function"/a callable taking intermediates by name (epochs first), one value per epoch;
     # printed: the numbers the algorithm's source prints (Printed), for `crossverify reproduce`;
-    # mutants: "file.py:function" returning its deliberate defects (meta_tests/mutants.py Mutant).
+    # mutants: "file.py:function" returning its deliberate defects (bridge/check/mutants.py Mutant);
+    # questions: "module:function" returning the questions `crossverify questions` answers
+    #   (bridge/explain/questions.py QuestionSet).
     loss: object = None
     printed: tuple = ()
     mutants: object = None
+    questions: object = None
     base_dir: str = None  # the folder of twin.py; relative paths are resolved from it
 
     def __post_init__(self):

@@ -5,8 +5,9 @@ Everything here reads the twin's declaration (bridge/twins/protocol.py); nothing
 """
 import numpy as np
 
-from crossverify.check.tracing import derive_spec, trace_epoch
+from crossverify.twins.tracing import derive_spec, trace_epoch
 from crossverify.twins.protocol import call_by_name
+from crossverify.twins.request import epochs_for
 from crossverify.python_impl.kernels import get_kernels
 from crossverify.python_impl.trace import Trace, run_epochs, run_lockstep
 
@@ -65,7 +66,7 @@ class TwinRun:
         """None (every epoch) when a whole run's intermediates are small; else every
         CHECKPOINT_EVERY-th epoch and the last. The size is estimated from the declaration alone
         (steps x the largest input matrix), so a malformed scenario reaches the side that refuses it."""
-        n = epochs or self.scenario.epochs
+        n = epochs_for(epochs, self.scenario)
         largest = max(np.size(v) for v in list(self.scenario.data.values()) + list(self.scenario.init.values()))
         if n * len(self.twin.steps) * largest <= KEEP_ALL_LIMIT:
             return None
@@ -153,12 +154,42 @@ class TwinRun:
             self._r_data = raw
         return self._r_data
 
-    def _r_args(self, session, variant):
+    def _r_arg_dict(self, session, variant):
+        """Every argument R's functions may take besides the state: data, hyper-parameters, the variant's."""
         args = dict(self.r_data(session))
         args.update({k: session.ro.FloatVector([v]) for k, v in self.hyper.items()})
         for k, v in self.twin.variants[variant].r_args.items():
             args[k] = v
-        return session.ro.ListVector(args)
+        return args
+
+    def _r_args(self, session, variant):
+        return session.ro.ListVector(self._r_arg_dict(session, variant))
+
+    # prediction ------------------------------------------------------------------------------------
+    def python_predict(self, state, xp, data=None):
+        """The twin's Python predict function with the arguments it names: the hyper-parameters, the
+        scenario's data with ``data`` (new inputs by name) in its place, ``state`` and ``xp``."""
+        fn = self.twin.resolve(self.twin.python_predict, "python_predict")
+        available = {**self.hyper, **self.data, **(data or {}), "state": state, "xp": xp}
+        return call_by_name(fn, available, f"{self.twin.name!r} python_predict")
+
+    def r_predict(self, session, state, variant=None, data=None):
+        """The twin's R predict function with the arguments its formals name: the data (new inputs by
+        name in place of the scenario's), the hyper-parameters, ``variant``'s R arguments and ``state``
+        (a dict of numpy matrices or an R list); its value as numpy, R's own error if it fails."""
+        env = self.r_env(session)
+        args = self._r_arg_dict(session, variant or self.reference_variant)
+        args.update({k: session.to_r(v) for k, v in (data or {}).items()})
+        if isinstance(state, dict):
+            state = session.ro.ListVector({k: session.to_r(v) if isinstance(v, np.ndarray) else v
+                                           for k, v in state.items()})
+        args["state"] = state
+        fn = self.twin.r.predict
+        formals = session.call_in(env, "names", session.call_in(env, "formals", session.call_in(env, "get", fn, envir=env)))
+        formals = [] if formals == session.ro.NULL else list(formals)
+        if "..." not in formals:
+            args = {k: v for k, v in args.items() if k in formals}
+        return session.from_r(session.call_in(env, fn, **args))
 
     def r_start(self, session, variant):
         """The state R's first epoch starts from (the twin's R start function, or the drawn state)."""

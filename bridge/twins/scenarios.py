@@ -47,6 +47,15 @@ class Scenario:
 MAKE_ONE = "make one with `crossverify scenario new NAME --twin T --from DATA.csv --out DIR` (fixtures/README.md)"
 
 
+def scenarios_folder(twin=None, fixtures_dir=None):
+    """Where ``twin``'s scenarios are read from: ``fixtures_dir`` when given, else the twin's own
+    scenarios/ folder when it has one, else None: the shipped fixtures."""
+    if fixtures_dir:
+        return fixtures_dir
+    own = os.path.join(twin.base_dir, "scenarios") if twin is not None and twin.base_dir else None
+    return own if own and os.path.isdir(own) else None
+
+
 def list_scenarios(fixtures_dir=None):
     """Names of the scenario folders under ``fixtures_dir`` that hold a manifest; a folder holding
     none is an error, as is a data file or a single scenario's folder given in its place."""
@@ -81,7 +90,7 @@ MATRIX_KEYS = ("shape", "values")
 
 @dataclass
 class UnknownKey:
-    where: str  # the enclosing field ("" for the top level, "hyper_parameters.", "init.wh.")
+    where: str  # the enclosing field ("" for the top level, "hyper_parameters.", "init.<name>.")
     key: str
     known: tuple
 

@@ -185,22 +185,11 @@ bias_net_epoch <- function(X, y, state, lr, variant = "corrected") {
 #'   starts from, steps[[name]] has dim c(dim(name), epochs); epoch i of R's 1-based loop is
 #'   the article's epoch i - 1
 bias_net_train <- function(X, y, wh, bias_in, wout, bias_out, lr, epochs, variant = "corrected") {
-  switches <- variant_switches(variant)
-  n <- nrow(X)
-  state <- list(wh = wh, bh = spread_bias(bias_in, n, switches$bias_layout),
-                wout = wout, bout = spread_bias(bias_out, n, switches$bias_layout))
-  start <- state
-  recorded <- vector("list", epochs)
-  for (i in seq_len(epochs)) {
-    recorded[[i]] <- bias_net_epoch(X, y, state, lr, variant)
-    state <- recorded[[i]][BIAS_NET_WEIGHTS]
-  }
-  steps <- lapply(stats::setNames(nm = BIAS_NET_NAMES), function(name) {
-    first <- recorded[[1]][[name]]
-    array(unlist(lapply(recorded, `[[`, name), use.names = FALSE), c(dim(first), epochs))
-  })
+  # the generic loop of the twin protocol (twin_run.R), from the state bias_net_start spreads
   init <- list(wh = wh, bh = matrix(bias_in, nrow = 1), wout = wout, bout = matrix(bias_out, nrow = 1))
-  list(init = init, start = start, steps = steps)
+  start <- bias_net_start(X, init, variant)
+  run <- twin_run(bias_net_epoch, list(X = X, y = y, lr = lr, variant = variant), start, epochs)
+  list(init = init, start = start, steps = run$steps)
 }
 
 #' Steps 2-4 only: the trained network's output for the rows of X

@@ -176,25 +176,10 @@ DETAIL_HISTORY <- c("weights_input_hidden", "weights_hidden_output", "mean_error
 #'   R's 1-based loop is the article's epoch i - 1
 detail_train <- function(X, y, weights_input_hidden, weights_hidden_output, lr, epochs,
                          record = seq_len(epochs)) {
-  state <- list(weights_input_hidden = weights_input_hidden, weights_hidden_output = weights_hidden_output)
-  start <- state
-  keep <- logical(epochs)
-  keep[record] <- TRUE
-  slot <- cumsum(keep)
-  steps <- NULL
-  history <- NULL
-  for (i in seq_len(epochs)) {
-    values <- detail_epoch(X, y, state, lr)
-    if (is.null(steps)) {
-      # one array per intermediate, filled in place
-      steps <- lapply(values, function(v) array(NA_real_, c(dim(v), sum(keep))))
-      history <- lapply(values[DETAIL_HISTORY], function(v) array(NA_real_, c(dim(v), epochs)))
-    }
-    if (keep[i]) for (name in DETAIL_NAMES) steps[[name]][, , slot[i]] <- values[[name]]
-    for (name in DETAIL_HISTORY) history[[name]][, , i] <- values[[name]]
-    state <- values[DETAIL_WEIGHTS]
-  }
-  list(init = start, start = start, steps = steps, history = history)
+  # the generic loop of the twin protocol (twin_run.R)
+  start <- list(weights_input_hidden = weights_input_hidden, weights_hidden_output = weights_hidden_output)
+  run <- twin_run(detail_epoch, list(X = X, y = y, lr = lr), start, epochs, record, history = DETAIL_HISTORY)
+  list(init = start, start = start, steps = run$steps, history = run$history)
 }
 
 #' Steps 1-4 only: the trained network's output for the columns of X

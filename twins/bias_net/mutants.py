@@ -1,12 +1,12 @@
 """Deliberate defects of the bias network, in either language, and where the checks must first see
-each (the framework: meta_tests/mutants.py; run by meta_tests/test_mutants.py).
+each (the framework: bridge/check/mutants.py; run by meta_tests/test_mutants.py).
 
 Most are line changes of python_impl/bias_net.py or r_impl/R/bias_net.R; three replace a method of
 the exact kernels, one shortens the generic R driver's loop. The rounding-level ones predict their
 first divergence with an oracle that replays the mutated operation on the unmutated operands."""
 import numpy as np
 
-from meta_tests.mutants import (SEMANTIC, Mutant, before, last_epoch, next_hyper_oracle, python_replacement,
+from crossverify.check.mutants import (SEMANTIC, Mutant, before, last_epoch, next_hyper_oracle, python_replacement,
                                 scan)
 from crossverify.python_impl.kernels import ExactKernels
 

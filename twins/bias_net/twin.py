@@ -76,6 +76,7 @@ TWIN = Twin(
     loss="loss.py:half_squared_error",  # the article's (y - output)^2 / 2, from E
     printed=printed.PRINTED,
     mutants="mutants.py:mutants",
+    questions="crossverify.shipped_twins.bias_net.questions:questions",
     explain_step=teaching.explain_step,
     new_data=teaching.new_data,
     pitfalls=teaching.PITFALLS,

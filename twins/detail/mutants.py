@@ -1,7 +1,7 @@
 """Deliberate defects of the detail-section network, one per language, and where the checks must
-first see them (the framework: meta_tests/mutants.py): they show that the mutation tests are
+first see them (the framework: bridge/check/mutants.py): they show that the mutation tests are
 the same for every twin."""
-from meta_tests.mutants import SEMANTIC, Mutant
+from crossverify.check.mutants import SEMANTIC, Mutant
 
 
 def mutants():

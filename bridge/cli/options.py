@@ -1,0 +1,79 @@
+"""What the sub-commands share: the exit codes, the options several declare (--fixtures, --twin), the
+checks and look-ups those options need, and the one-line progress display. The dispatcher
+(bridge/cli/main.py) and every sub-command import these from here, never from each other."""
+import sys
+
+from crossverify.errors import CrossverifyError
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def add_fixtures_option(parser):
+    parser.add_argument("--fixtures", metavar="DIR", default=None,
+                        help="read scenarios from DIR, laid out like the shipped fixtures/ (default: shipped)")
+
+
+def add_twin_option(parser):
+    parser.add_argument("--twin", metavar="PATH", default=None,
+                        help="a twin of your own: the folder holding its twin.py (docs/TWINS.md); its scenarios "
+                             "are read from PATH/scenarios unless --fixtures says otherwise")
+
+
+def run_request(args):
+    """The RunRequest (bridge/twins/request.py) of ``run``'s options, every name checked."""
+    from crossverify.twins.request import RunRequest
+    twin, fixtures = twin_and_fixtures(args)
+    return RunRequest.build(args.scenario, args.variant, args.kernels, args.mode, fixtures, twin, args.epochs,
+                            args.audit)
+
+
+def check_epochs(args):
+    """Refuse --epochs below 1 before anything runs (every command that takes --epochs)."""
+    if getattr(args, "epochs", None) is not None and args.epochs < 1:
+        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+
+
+def twin_and_fixtures(args):
+    """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from: --fixtures,
+    else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""
+    if not getattr(args, "twin", None):
+        return None, args.fixtures
+    from crossverify.twins.protocol import load_twin
+    from crossverify.twins.scenarios import scenarios_folder
+    twin = load_twin(args.twin)
+    return twin, scenarios_folder(twin, args.fixtures)
+
+
+def add_memory_option(parser):
+    from crossverify.check.budget import OVERRIDE
+    parser.add_argument(OVERRIDE, dest="ignore_memory_estimate", action="store_true",
+                        help="run even when the estimate made before the run says it needs more memory than this "
+                             "machine has available (by default such a run is refused, naming what fits)")
+
+
+def scenario_from_args(args):
+    """The scenario ``--twin``, ``--fixtures`` and ``--scenario`` name (the first one when none is named)."""
+    from crossverify.twins.scenarios import load_scenario
+
+    twin, fixtures = twin_and_fixtures(args)
+    name = args.scenario or scenario_names(twin, fixtures)[0]
+    return load_scenario(name, fixtures, twin)
+
+
+def scenario_names(twin, fixtures):
+    """The names of ``twin``'s scenarios in ``fixtures`` (every scenario there when ``twin`` is None),
+    or an error when there is none."""
+    from crossverify.twins.scenarios import scenarios_of
+
+    known = scenarios_of(twin, fixtures)
+    if not known:
+        raise CrossverifyError(f"no scenario{' of twin ' + twin.name if twin else ''} in "
+                               f"{fixtures or 'the shipped fixtures'}. To fix: add one (fixtures/README.md) or "
+                               f"give --fixtures a folder that holds one.")
+    return known
+
+
+def progress_printer():
+    """The command's status line: tqdm on a terminal, a line every few seconds in a log (bridge/cli/progress.py)."""
+    from crossverify.cli.progress import Progress
+    return Progress(sys.stderr)

@@ -1,1 +1,0 @@
-"""The command line: `crossverify` and `python -m crossverify` (bridge/cli/main.py), a module per sub-command."""

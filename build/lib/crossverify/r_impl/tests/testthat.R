@@ -1,4 +1,0 @@
-library(testthat)
-library(crossverify)
-
-test_check("crossverify")

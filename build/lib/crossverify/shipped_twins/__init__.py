@@ -1,1 +1,0 @@
-"""The twins crossverify ships: the article's networks, declared like any user's (docs/TWINS.md)."""

@@ -1,1 +1,0 @@
-"""The article's detail-section network as a twin (twin.py)."""
