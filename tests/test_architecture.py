@@ -16,8 +16,8 @@ PRODUCT = ("bridge", "twins", "python_impl", "fixtures", "examples")  # what shi
 TEST_PACKAGES = ("tests", "meta_tests")
 # words bridge/ uses in its own sense, which a twin also happens to use as a step or variant name: the
 # protocol's default variant ("reference") and its loss hook ("loss"), a table's "error" column, the
-# "article" a number is printed in, a command's "output"
-OWN_WORDS = {"reference", "loss", "error", "article", "output"}
+# "article" a number is printed in, a command's "output", numpy's memory order "C", a chart's "labels"
+OWN_WORDS = {"reference", "loss", "error", "article", "output", "C", "labels"}
 # a comparison with a kernels name that is not about kernels
 NOT_KERNELS = {"bridge/check/compare.py": "a tolerance spelled 'exact' means identical"}
 

@@ -34,23 +34,52 @@ EXP_SIGMOID = 2 * (2.0 ** -52 + 2 * U) * (1 + 4 * U)
 FUNCTION_ULPS = {"exp": 1, "log": 4, "log1p": 4, "expm1": 4, "tanh": 4, "pow": 4}
 
 RULES = {}
+BUILT_IN = set()  # the rules this module defines (each has a hypothesis test); the rest were registered
+
+
+from crossverify.twins.tracing import Params  # noqa: E402,F401 - defined with the expressions it parametrises
 
 
 class UnknownOperationError(Exception):
     """An operation the registry has no rule for: the float bound of that step cannot be derived."""
 
-    def __init__(self, op, step=None, name=None):
+    def __init__(self, op, step=None, name=None, reason=False):
         self.op, self.step, self.name = op, step, name
         where = f" in step {step} ({name})" if name else ""
-        super().__init__(f"no bound rule for the operation {op!r}{where}")
+        if reason:  # the tracer could not follow the code: ``op`` is its message
+            super().__init__(f"the bound of step {step} ({name}) cannot be derived: {op}")
+        else:
+            super().__init__(f"no bound rule for the operation {op!r}{where}")
 
 
 def rule(name):
-    """Register the decorated function as the bound rule of operation ``name``."""
+    """Register the decorated function as the bound rule of operation ``name`` (this module's own)."""
     def register(fn):
         RULES[name] = fn
+        BUILT_IN.add(name)
         return fn
     return register
+
+
+def register_rule(name, fn):
+    """The public way to give crossverify a bound for an operation it does not know, from a twin's
+    own folder (docs/TWINS.md): ``fn(*operand_nodes)`` returns the Node of the result, whose ``d``
+    bounds |left - right| elementwise (build it with ``finish(left, right, P, S, c)``). ``name`` is
+    the operation as the tracer records it: a numpy function's name ("numpy.erf" style names are
+    what ``not checked`` messages quote) or a ufunc's. Registering a name again replaces the
+    registered rule (a twin.py loaded twice); a built-in rule is never replaced."""
+    if not callable(fn):
+        raise TypeError(f"the rule for {name!r} must be a function of the operand nodes")
+    if name in BUILT_IN:
+        raise ValueError(f"operation {name!r} has a built-in rule, which cannot be replaced")
+    RULES[name] = fn
+    return fn
+
+
+def unregister_rule(name):
+    """Remove a rule registered with register_rule (built-in rules stay)."""
+    if name not in BUILT_IN:
+        RULES.pop(name, None)
 
 
 def gamma(k):
@@ -221,7 +250,7 @@ def matmul(a, b):
 def reduce_sum(a, axis):
     """z = sum of k elements (an axis, keepdims; or all when axis is None): P = sum d, S = sum m,
     c = 2 gamma_k (numpy's pairwise sum and R's long-double sum both obey it)."""
-    axes = tuple(range(1, a.left.ndim)) if axis is None else (axis,)
+    axes = tuple(range(1, a.left.ndim)) if axis is None else tuple(axis) if isinstance(axis, tuple) else (axis,)
     k = int(np.prod([a.left.shape[x] for x in axes]))
     total = lambda v: v.sum(axis=axes, keepdims=True)  # noqa: E731
     return _finish(total(a.left), total(a.right), total(a.d), total(a.m), 2 * gamma(k))
@@ -341,12 +370,14 @@ def operations(expr):
     op, *args = expr
     if op in PARAMETERISED:
         return {op} | operations(args[0])
-    return {op}.union(*(operations(a) for a in args))
+    return {op}.union(*(operations(a) for a in args if not isinstance(a, Params)))
 
 
 def check_known(spec):
     """Raise UnknownOperationError for the first step whose expression uses an operation with no rule."""
     for step, name, expr in spec:
+        if isinstance(expr, tuple) and expr and expr[0] == "untraced":
+            raise UnknownOperationError(expr[1].value, step, name, reason=True)
         unknown = sorted(operations(expr) - set(RULES))
         if unknown:
             raise UnknownOperationError(unknown[0], step, name)
@@ -368,4 +399,256 @@ def evaluate(expr, leaf):
     with np.errstate(over="ignore", invalid="ignore"):
         if op in PARAMETERISED:
             return fn(evaluate(args[0], leaf), args[1])
+        if args and isinstance(args[-1], Params):
+            return fn(*(evaluate(a, leaf) for a in args[:-1]), args[-1].value)
         return fn(*(evaluate(a, leaf) for a in args))
+
+
+# -- plain numpy: selections, reductions without rounding, and what numpy users write ---------------
+# (bridge/twins/tracing.py records these from numpy's dispatch; each rule's last argument is its
+# Params value. Axes are negative, counted from the end, so that an operand with or without the
+# leading epoch axis reads the same.)
+
+finish = _finish  # for rules registered from a twin's folder: d = (P + c S)(1 + 2^-20) + floor
+
+
+def _flat(v, shape):
+    """``v`` (one operand's array, with or without the epoch axis) as (epochs, elements)."""
+    v = np.asarray(v)
+    lead = v.ndim - len(shape)
+    return v.reshape(v.shape[:lead] + (-1,)) if lead else v.reshape(1, -1), lead
+
+
+@rule("gather")
+def gather(*args):
+    """z = elements picked from the operands (indexing and slicing with fixed keys, .T, reshape,
+    ravel, concatenate, hstack, vstack, stack, broadcasting, assignment to a fixed slice): no
+    rounding; each element of z carries the d and m of the element it was picked from. Params:
+    (the operands' per-epoch shapes, the index of each element of z in the operands' raveled
+    concatenation)."""
+    *operands, (shapes, index) = args
+    index = np.asarray(index, dtype=np.int64)
+
+    def pick(field):
+        parts, leads = zip(*(_flat(getattr(o, field), s) for o, s in zip(operands, shapes)))
+        epochs = max(p.shape[0] for p in parts)
+        joined = np.concatenate([np.broadcast_to(p, (epochs, p.shape[1])) for p in parts], axis=1)
+        out = joined[:, index.ravel()].reshape((epochs,) + index.shape)
+        return out if any(leads) else out[0]
+
+    return Node(pick("left"), pick("right"), pick("d"), pick("m"), pick("P"), pick("S"))
+
+
+@rule("minimum")
+def minimum(a, b):
+    """z = min(a, b): exact, 1-Lipschitz in each operand; d_z = max(d_a, d_b)."""
+    left, right = np.minimum(a.left, b.left), np.minimum(a.right, b.right)
+    d = np.maximum(a.d, b.d)
+    return Node(left, right, d, np.maximum(a.m, b.m), d, np.maximum(a.S, b.S))
+
+
+def _reduce(fn, v, axes, keepdims=True):
+    return fn(v, axis=axes, keepdims=keepdims)
+
+
+@rule("amax")
+def amax(a, params):
+    """z = max over axes (np.max, .max()): no rounding, and |max x - max y| <= max |x - y| (max is
+    1-Lipschitz in the largest-element norm): d_z = max of d_a over the axes. Params: (axes, keepdims)."""
+    axes, keepdims = params
+    return Node(_reduce(np.max, a.left, axes, keepdims), _reduce(np.max, a.right, axes, keepdims),
+                _reduce(np.max, a.d, axes, keepdims), _reduce(np.max, a.m, axes, keepdims))
+
+
+@rule("amin")
+def amin(a, params):
+    """z = min over axes: as amax (min x = -max(-x)), d_z = max of d_a over the axes."""
+    axes, keepdims = params
+    return Node(_reduce(np.min, a.left, axes, keepdims), _reduce(np.min, a.right, axes, keepdims),
+                _reduce(np.max, a.d, axes, keepdims), _reduce(np.max, a.m, axes, keepdims))
+
+
+def _certain_winner(a, axis, sign):
+    """Where the largest element of ``sign * a`` along ``axis`` is the same on both sides whatever the
+    operands within their bounds: its interval's low end lies above every other element's high end."""
+    lo, hi = _span(a)
+    if sign < 0:
+        lo, hi = -hi, -lo
+    winner = np.argmax(sign * a.left, axis=axis)
+    w = np.expand_dims(winner, axis)
+    low_of_winner = np.take_along_axis(lo, w, axis)
+    others = np.where(np.arange(a.left.shape[axis]).reshape((-1,) + (1,) * (-axis - 1)) == w, -np.inf, hi)
+    return np.squeeze(low_of_winner, axis) > np.max(others, axis=axis, initial=-np.inf)
+
+
+def _arg_rule(a, axis, sign):
+    fn = np.argmax if sign > 0 else np.argmin
+    left, right = fn(a.left, axis=axis), fn(a.right, axis=axis)
+    d = np.where(_certain_winner(a, axis, sign), 0.0, np.inf)
+    m = np.full(d.shape, float(a.left.shape[axis]))
+    return Node(left.astype(np.float64), right.astype(np.float64), d, m, d, m)
+
+
+@rule("argmax")
+def argmax(a, axis):
+    """z = the index of the largest element along ``axis``: no rounding. Both sides pick the same
+    index (d = 0) where the winner's interval [lo, hi] (both sides' values +- d) lies above every
+    other element's; elsewhere the index is not determined by the bound (d = infinite)."""
+    return _arg_rule(a, axis, 1)
+
+
+@rule("argmin")
+def argmin(a, axis):
+    """z = the index of the smallest element along ``axis``: as argmax of -a."""
+    return _arg_rule(a, axis, -1)
+
+
+@rule("sort")
+def sort(a, axis):
+    """z = a sorted along ``axis``: no rounding; sorting is 1-Lipschitz in the largest-element norm
+    (|sort(x)_i - sort(y)_i| <= max_j |x_j - y_j|): d_z = max of d_a along the axis, everywhere on it."""
+    d = np.broadcast_to(np.max(a.d, axis=axis, keepdims=True), a.d.shape)
+    m = np.broadcast_to(np.max(a.m, axis=axis, keepdims=True), a.m.shape)
+    return Node(np.sort(a.left, axis=axis), np.sort(a.right, axis=axis), d, m)
+
+
+@rule("argsort")
+def argsort(a, axis):
+    """z = the permutation that sorts ``a`` along ``axis``: no rounding; the same on both sides (d = 0)
+    where every element's interval lies strictly between its neighbours' in the sorted order, else
+    not determined by the bound (d = infinite, along the whole axis)."""
+    lo, hi = _span(a)
+    order = np.argsort(a.left, axis=axis)
+    lo_s, hi_s = np.take_along_axis(lo, order, axis), np.take_along_axis(hi, order, axis)
+    n = a.left.shape[axis]
+    separated = np.all(np.take(lo_s, range(1, n), axis=axis) > np.take(hi_s, range(n - 1), axis=axis),
+                       axis=axis, keepdims=True)
+    d = np.broadcast_to(np.where(separated, 0.0, np.inf), a.d.shape)
+    m = np.full(a.d.shape, float(n))
+    return Node(order.astype(np.float64), np.argsort(a.right, axis=axis).astype(np.float64), d, m, d, m)
+
+
+@rule("cumsum")
+def cumsum(a, axis):
+    """z_j = sum of the first j + 1 elements along ``axis``: as the sum rule with k = j + 1 terms,
+    P = cumsum d, S = cumsum m, c = 2 gamma_(j+1) (numpy's sequential running sum, R's long-double one)."""
+    k = np.arange(1, a.left.shape[axis] + 1, dtype=np.float64).reshape((-1,) + (1,) * (-axis - 1))
+    c = 2 * k * U / (1 - k * U)
+    return _finish(np.cumsum(a.left, axis=axis), np.cumsum(a.right, axis=axis), np.cumsum(a.d, axis=axis),
+                   np.cumsum(a.m, axis=axis), c)
+
+
+@rule("mean_axes")
+def mean_axes(a, axes):
+    """z = mean over ``axes`` (np.mean(axis=...), R's colMeans/rowMeans/mean) of n elements: P = mean d,
+    S = mean m, c = 2 gamma_(n+1) (the sum, then one division)."""
+    n = int(np.prod([a.left.shape[x] for x in axes]))
+    avg = lambda v: v.mean(axis=axes, keepdims=True)  # noqa: E731
+    return _finish(avg(a.left), avg(a.right), avg(a.d), avg(a.m), 2 * gamma(n + 1))
+
+
+def _const(value, like):
+    v = np.full(np.shape(like), value, dtype=np.float64)
+    return Node.leaf(v, v)
+
+
+@rule("var")
+def var(a, params):
+    """z = sum((a - mean a)^2) / (n - ddof) over ``axes``: composed from the rules of its steps
+    (mean_axes, sub, mul, sum, div by the exact count), which bound numpy's two-pass variance and R's
+    var (long-double sums: more accurate than each step assumes) alike. Params: (axes, ddof)."""
+    axes, ddof = params
+    n = int(np.prod([a.left.shape[x] for x in axes]))
+    dev = sub(a, mean_axes(a, axes))
+    total = reduce_sum(mul(dev, dev), tuple(axes))
+    return div(total, _const(n - ddof, total.left))
+
+
+@rule("std")
+def std(a, params):
+    """z = sqrt(var): the sqrt rule on the var rule's node."""
+    return sqrt(var(a, params))
+
+
+@rule("where")
+def where(c, a, b):
+    """z = a where c else b (np.where): no rounding. Where both sides take the same branch (d_c = 0)
+    d_z is the chosen operand's d; where they may not, d_z = max(d_a, d_b, |a_l - b_r|, |b_l - a_r|),
+    every pairing of the two sides' candidates."""
+    cl, cr = np.asarray(c.left, dtype=bool), np.asarray(c.right, dtype=bool)
+    left, right = np.where(cl, a.left, b.left), np.where(cr, a.right, b.right)
+    with np.errstate(invalid="ignore"):
+        crossed = np.maximum(np.maximum(a.d, b.d), np.maximum(np.abs(a.left - b.right), np.abs(b.left - a.right)))
+    d = np.where(c.d == 0, np.where(cl, a.d, b.d), crossed)
+    d = np.where(np.isnan(d), np.inf, d)
+    m = np.maximum(a.m, b.m)
+    return Node(left, right, d, np.broadcast_to(m, np.shape(d)))
+
+
+COMPARISONS = {"greater": np.greater, "greater_equal": np.greater_equal, "less": np.less,
+               "less_equal": np.less_equal, "equal": np.equal, "not_equal": np.not_equal}
+LOGICAL = {"logical_and": np.logical_and, "logical_or": np.logical_or, "logical_xor": np.logical_xor,
+           "bitwise_and": np.logical_and, "bitwise_or": np.logical_or}
+
+
+@rule("compare")
+def compare(a, b, name):
+    """z = a OP b (>, >=, <, <=, ==, !=), 0 or 1: no rounding. Both sides agree (d = 0) where neither
+    operand moved (d_a = d_b = 0) or their intervals are disjoint (the comparison is constant over
+    them); elsewhere they may differ by 1."""
+    fn = COMPARISONS[name]
+    la, ha = _span(a)
+    lb, hb = _span(b)
+    settled = ((a.d == 0) & (b.d == 0)) | (la > hb) | (ha < lb)
+    d = np.where(settled, 0.0, 1.0)
+    return Node(fn(a.left, b.left), fn(a.right, b.right), d, np.ones_like(d))
+
+
+@rule("logical")
+def logical(a, b, name):
+    """z = a AND/OR/XOR b on 0/1 operands: d = 0 where both operands agree on both sides, else 1."""
+    fn = LOGICAL[name]
+    d = np.where((a.d == 0) & (b.d == 0), 0.0, 1.0)
+    return Node(fn(a.left, b.left), fn(a.right, b.right), d, np.ones_like(d))
+
+
+@rule("logical_not")
+def logical_not(a):
+    """z = NOT a on a 0/1 operand: d_z = d_a."""
+    return Node(np.logical_not(a.left), np.logical_not(a.right), a.d, np.ones_like(a.d))
+
+
+def _masked(a, mask, shape, mean):
+    """The sum or mean over the first per-epoch axis of the rows of ``a`` where ``mask``."""
+    axis = -len(shape)
+    extra = (1,) * (len(shape) - 1)
+    wl = np.asarray(mask.left, dtype=np.float64).reshape(np.shape(mask.left) + extra)
+    wr = np.asarray(mask.right, dtype=np.float64).reshape(np.shape(mask.right) + extra)
+    agree = np.all(mask.d.reshape(mask.d.shape + extra) == 0, axis=axis, keepdims=True)
+    total = lambda v, w: np.sum(np.where(w > 0, v, 0.0), axis=axis, keepdims=True)  # noqa: E731
+    kl, kr = np.sum(wl, axis=axis, keepdims=True), np.sum(wr, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left, right = total(a.left, wl), total(a.right, wr)
+        P, S = total(a.d, wl), total(a.m, wl)
+        k = np.maximum(kl, 1.0)
+        c = 2 * (k + mean) * U / (1 - (k + mean) * U)
+        if mean:
+            left, right, P, S = left / kl, right / kr, P / k, S / k
+        node = _finish(left, right, P, S, c)
+    node.d = np.where(agree, node.d, np.inf)
+    return node
+
+
+@rule("masked_sum")
+def masked_sum(a, mask, shape):
+    """z = a[mask].sum(axis=0) for a mask computed from the epoch's values (k-means' clusters): where
+    both sides select the same rows (d_mask = 0 on every row), the sum rule over the k selected rows
+    (P = sum d, S = sum m, c = 2 gamma_k); where they may select different rows, infinite."""
+    return _masked(a, mask, shape, mean=False)
+
+
+@rule("masked_mean")
+def masked_mean(a, mask, shape):
+    """z = a[mask].mean(axis=0) (R: colMeans(a[mask, , drop = FALSE])): the mean_axes rule over the k
+    selected rows (c = 2 gamma_(k+1)) where both sides select the same rows, else infinite."""
+    return _masked(a, mask, shape, mean=True)

@@ -144,6 +144,14 @@ def _shape(recorded):
     return " x ".join(str(k) for k in np.shape(recorded)[1:]) or "scalar"
 
 
+def _laid_out(left, right, name):
+    """True for a state entry that the two sides started from in different shapes (a twin whose R start
+    function lays the drawn state out its own way, the bias network's bias matrices): compared through
+    broadcasting, as its starting matrices are. Every other intermediate must have one shape."""
+    a, b = getattr(left, "start", {}).get(name), getattr(right, "start", {}).get(name)
+    return a is not None and b is not None and np.shape(a) != np.shape(b)
+
+
 def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
                    weights=()):
     """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
@@ -162,6 +170,8 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
     leaf = _leaf_reader(left, right, fixed, lockstep)
     for order, (step, name, expr) in enumerate(spec):
         try:
+            if np.shape(left.steps[name])[1:] != np.shape(right.steps[name])[1:] and not _laid_out(left, right, name):
+                raise ValueError("shapes differ")  # never compared through broadcasting: a 1 x 1 is not a 1 x 3
             z = bounds.Node.leaf(left.steps[name], right.steps[name])
         except ValueError:
             raise CrossverifyError(

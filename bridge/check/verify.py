@@ -193,8 +193,9 @@ class Verifier:
         unchecked = self.unchecked(variant, kernels)
         if unchecked is not None:
             return Row(self.scenario.name, variant, kernels, mode, f"not checked: {unchecked}", None,
-                       note=f"{unchecked}; the exact-kernel rows still compare every bit. To fix: add a rule for this "
-                            f"operation to bridge/check/bounds.py (RULES)")
+                       note=f"{unchecked}; the exact-kernel rows still compare every bit. To fix: register a rule for this "
+                            f"operation from the twin's twin.py (crossverify.check.bounds.register_rule, docs/TWINS.md), or "
+                            f"give --allow-unchecked to accept the row unchecked")
         if variant == self.net.reference_variant:
             left = self.python_lockstep(kernels) if lockstep else self.python(kernels)
             cmp = compare_traces(left, self.r(variant), self.net.spec, self.fixed(), rule, lockstep=lockstep,

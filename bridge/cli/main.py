@@ -10,7 +10,8 @@
     crossverify doctor     what exact checks depend on here (R, its BLAS, rpy2, numpy, libm), a verdict each
 
 Exit status: 0 when every check meets its expectation, 1 when one does not, 2 for bad input,
-3 when R cannot be started, 130 when interrupted.
+3 when R cannot be started, 4 when ``run`` could not make a check (a row "not checked") and
+``--allow-unchecked`` was not given, 130 when interrupted.
 """
 import argparse
 import json
@@ -19,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from crossverify.cli.options import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_fixtures_option, add_memory_option, add_twin_option,
+from crossverify.cli.options import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNCHECKED, add_fixtures_option, add_memory_option, add_twin_option,
                                 progress_printer, run_request, scenario_from_args)
 from crossverify.errors import CrossverifyError
 from crossverify.twins.request import AUDITS, KERNELS, MODES, Kernels, check_name, epochs_for
@@ -58,6 +59,8 @@ def build_parser():
                      help="checkpoints (default): long runs keep every intermediate at checkpoint epochs and "
                           "the weights at every epoch; full: every intermediate of every epoch, streamed in chunks")
     run.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    run.add_argument("--allow-unchecked", action="store_true",
+                     help=f"exit 0 even when a row could not be checked (by default such a row exits {EXIT_UNCHECKED})")
     run.add_argument("--per-intermediate", action="store_true",
                      help="also print, per intermediate, the largest difference and the bound at it")
     add_memory_option(run)
@@ -193,7 +196,17 @@ def cmd_run(args, out):
         out.write(f"R {session.r_version}, rpy2 {session.rpy2_version}\n")
         out.write(header(session.platform, session.matprod) + "\n\n")
         _print_table(rows, args.per_intermediate, out, args.twin, args.fixtures)
-    return EXIT_OK if all(r.ok is not False for r in rows) else EXIT_FAILED
+    return run_exit_code(rows, args.allow_unchecked)
+
+
+def run_exit_code(rows, allow_unchecked):
+    """1 when a row fails; else 4 when one could not be checked (a green job must have checked
+    something), unless the caller allows it; else 0."""
+    if any(r.ok is False for r in rows):
+        return EXIT_FAILED
+    if any(r.ok is None for r in rows) and not allow_unchecked:
+        return EXIT_UNCHECKED
+    return EXIT_OK
 
 
 def check_run_fits(scenarios, args):

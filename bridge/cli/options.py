@@ -5,7 +5,7 @@ import sys
 
 from crossverify.errors import CrossverifyError
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_UNCHECKED, EXIT_INTERRUPTED = 0, 1, 4, 130  # README: exit status
 
 
 def add_fixtures_option(parser):

@@ -125,6 +125,8 @@ def _apply(op, xs, param, k):
     if op == "dot":
         return k.dot(xs[0], xs[1])
     if op == "sum":
+        if isinstance(param, tuple):  # plain numpy's axes (bridge/twins/tracing.py): all of them, or one
+            param = None if len(param) == np.ndim(x) else param[0]
         return k.sum(x, axis=None if param is None else np.ndim(x) + param)
     if op == "mean":
         return k.mean(x)

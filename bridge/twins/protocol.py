@@ -14,8 +14,9 @@ a small Python module, ``twin.py``, that builds one :class:`Twin`::
     )
 
 Both sides' functions are called with their arguments matched by name: each data matrix, each
-hyper-parameter, ``state`` (a dict in Python, a named list in R), ``xp`` (Python's array
-namespace, python_impl/kernels.py) and, in R, the variant's own arguments. Each returns every
+hyper-parameter, each state entry, ``state`` (all of them: a dict in Python, a named list in R),
+``xp`` (Python's array namespace, python_impl/kernels.py; a function without it is plain numpy,
+python_impl/exactarray.py) and, in R, the variant's own arguments. Each returns every
 intermediate by name. Everything else (fixture validation, the engine, bounds, steps, rosetta,
 report, golden) reads the declaration.
 """
@@ -257,8 +258,9 @@ def call_by_name(fn, available, what):
             missing.append(name)
     if missing:
         raise TwinError(what, f"parameter(s) {missing} of {getattr(fn, '__name__', fn)} are neither data, "
-                              f"hyper-parameters, 'state', 'xp' nor 'variant' (known: {sorted(available)})",
-                        "name each parameter after a declared data matrix or hyper-parameter")
+                              f"hyper-parameters, state entries, 'state', 'xp' nor 'variant' "
+                              f"(known: {sorted(available)})",
+                        "name each parameter after a declared data matrix, state entry or hyper-parameter")
     return fn(**args)
 
 

@@ -3,11 +3,17 @@ Python model of a non-reference R variant, and the bound expressions derived fro
 
 Everything here reads the twin's declaration (bridge/twins/protocol.py); nothing names a twin.
 """
+import functools
+import os
+import traceback
+
 import numpy as np
 
-from crossverify.twins.tracing import derive_spec, trace_epoch
-from crossverify.twins.protocol import call_by_name
+from crossverify.errors import CrossverifyError
+from crossverify.twins.tracing import Params, derive_spec, trace_epoch
+from crossverify.twins.protocol import _parameters, call_by_name
 from crossverify.twins.request import epochs_for
+from crossverify.python_impl.exactarray import NotNumpyError, unwrap, wrap
 from crossverify.python_impl.kernels import get_kernels
 from crossverify.python_impl.trace import Trace, run_epochs, run_lockstep
 
@@ -20,6 +26,45 @@ CHECKPOINT_EVERY = 1000
 
 def _r_dict(session, obj):
     return {k: session.from_r(v) for k, v in zip(obj.names, obj)}
+
+
+class TwinCodeError(CrossverifyError):
+    """A twin's own Python code failed: one paragraph naming the twin, the line and what to do.
+    ``not_numpy``: the code left numpy (math.exp, scipy), which the exact rows still run through."""
+
+    not_numpy = False
+
+
+def _twin_line(exc):
+    """"file:line: source" of the innermost frame of ``exc``'s traceback outside numpy and crossverify."""
+    skip = (os.path.dirname(np.__file__), "site-packages", os.path.join("bridge", "check"),
+            os.path.join("bridge", "twins"), "python_impl" + os.sep + "exactarray")
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not any(s in frame.filename for s in skip):
+            return f"{os.path.basename(frame.filename)}:{frame.lineno}: {frame.line}"
+    return None
+
+
+def code_error(twin_name, exc, side="python"):
+    """The one-paragraph message for an exception raised by a twin's Python code."""
+    if isinstance(exc, NotNumpyError):
+        err = TwinCodeError(f"twin {twin_name!r}, {side} side: {exc}.")
+        err.not_numpy = True
+        return err
+    where = _twin_line(exc)
+    fix = ("every intermediate is a numpy array computed with numpy functions, operators, methods and "
+           "indexing (docs/TWINS.md lists what is supported)")
+    if isinstance(exc, ValueError) and "broadcast" in str(exc):
+        fix = ("make the shapes agree: check each operand's shape (a transposed matrix, a 1-d array where an "
+               "n x 1 column was meant)")
+    return TwinCodeError(f"twin {twin_name!r}, {side} side: {type(exc).__name__}: {exc}"
+                         f"{' at ' + where if where else ''}. To fix: {fix}.")
+
+
+@functools.lru_cache(maxsize=None)
+def _plain_numpy(fn):
+    """A Python epoch without an ``xp`` parameter is plain numpy (read once per function)."""
+    return "xp" not in dict(_parameters(fn))
 
 
 def _steps_from_r(session, obj):
@@ -41,6 +86,7 @@ class TwinRun:
         self.data = self._prepare(scenario.data)
         self._r_data = None
         self._specs = {}
+        self._shapes = {}
 
     # data as both sides see it --------------------------------------------------------------------
     def _prepare(self, raw):
@@ -74,16 +120,47 @@ class TwinRun:
 
     # Python --------------------------------------------------------------------------------------
     def _available(self, data, hyper, state, xp, variant=None):
-        out = {**data, **hyper, "state": state, "xp": xp}
+        # each state entry by its own name too: epoch(X, Y, W, b, lr) as well as epoch(X, state, xp)
+        out = {**state, **data, **hyper, "state": state, "xp": xp}
         if variant is not None:
             out["variant"] = variant
         return out
 
     def python_epoch(self, state, xp, fn=None, variant=None, data=None, hyper=None):
+        """One epoch of the Python side. A function without an ``xp`` parameter is plain numpy: with
+        the exact kernels its arrays are ExactArray (python_impl/exactarray.py), so numpy's dispatch
+        hands every operation to R's arithmetic; with the float kernels they are numpy's own."""
         fn = fn or self.twin.python_epoch
-        values = call_by_name(fn, self._available(data or self.data, hyper or self.hyper, state, xp, variant),
-                              f"{self.name!r} python")
-        return values
+        plain = _plain_numpy(fn)
+        data, hyper = data or self.data, hyper or self.hyper
+        exact = plain and getattr(xp, "bit_for_bit", False)  # R's arithmetic: ExactArray
+        if plain and getattr(xp, "name", None) != "tracing":
+            # numpy code may update its state in place (W -= lr * g): never the recorded matrices
+            state = {k: np.array(v, dtype=np.float64, copy=True) for k, v in state.items()}
+        if exact:
+            data, hyper, state = ({k: wrap(np.asarray(v)) for k, v in d.items()} for d in (data, hyper, state))
+        try:
+            values = call_by_name(fn, self._available(data, hyper, state, xp, variant), f"{self.name!r} python")
+        except CrossverifyError:
+            raise
+        except Exception as exc:
+            raise code_error(self.name, exc) from None
+        return self._outputs(values, exact) if plain else values  # the xp form returns its dict as it always did
+
+    def _outputs(self, values, exact):
+        """The epoch's intermediates by name, as plain arrays."""
+        if isinstance(values, (tuple, list)) and len(values) == len(self.twin.names):
+            values = dict(zip(self.twin.names, values))  # returned in the order of the declared steps
+        if not isinstance(values, dict):
+            raise TwinCodeError(f"twin {self.name!r}, python side: the epoch returned a {type(values).__name__}. "
+                                f"To fix: return every intermediate by name, a dict with the keys "
+                                f"{', '.join(self.twin.names)} (or a tuple in that order).")
+        missing = [n for n in self.twin.names if n not in values]
+        if missing:
+            raise TwinCodeError(f"twin {self.name!r}, python side: the epoch returned no {', '.join(missing)} "
+                                f"(it returned {', '.join(map(str, values)) or 'nothing'}). To fix: return every "
+                                f"intermediate of the declaration's steps by name.")
+        return {k: np.asarray(unwrap(v)) for k, v in values.items()} if exact else values
 
     def python_start(self, variant=None):
         start = self.twin.resolve(self.twin.python_start, "python_start")
@@ -130,9 +207,27 @@ class TwinRun:
             def call(data, hyper, state, xp):
                 return self.python_epoch(state, xp, fn=model, variant=key, data=data, hyper=hyper)
 
-            outputs = trace_epoch(call, self.data, self.hyper, start)
+            try:
+                outputs = trace_epoch(call, self.data, self.hyper, start)
+            except TwinCodeError as exc:
+                if not exc.not_numpy:
+                    raise
+                # the code leaves numpy: no bound (float rows say why), the exact rows still run
+                message = str(exc)
+                self._specs[key] = tuple((s.number, s.name, ("untraced", Params(message))) for s in self.twin.steps)
+                self._shapes.setdefault(key, {n: np.shape(v) for n, v in
+                                              self.python_epoch(dict(start), get_kernels("float"), fn=model,
+                                                                variant=key).items()})
+                return self._specs[key]
+            self._shapes[key] = {n: np.shape(getattr(v, "value", v)) for n, v in outputs.items()}
             self._specs[key] = derive_spec(self.twin.steps, outputs)
         return self._specs[key]
+
+    def python_shapes(self, variant=None):
+        """Each intermediate's shape on the Python side (R's plain vectors are read in these shapes)."""
+        key = variant if variant is not None and variant != self.reference_variant else None
+        self.spec_for(variant)
+        return self._shapes[key]
 
     @property
     def spec(self):
@@ -219,9 +314,28 @@ class TwinRun:
                               session.ro.StrVector(list(self.weights)),
                               session.ro.StrVector(list(self.twin.history_names)))
         part = dict(zip(res.names, res))
-        return Trace(self.scenario.init, recorded, _steps_from_r(session, part["steps"]), self.twin.names,
-                     start=start_np, history=_steps_from_r(session, part["history"]),
+        plain = set(part["vectors"]) if "vectors" in part else set()
+        steps, history = (_steps_from_r(session, part[k]) for k in ("steps", "history"))
+        if plain or any(v.shape[1:] == (1, 1) for v in steps.values()):  # only then can a shape be Python's to give
+            shapes = self.python_shapes(variant)
+            steps, history = (self._as_python(v, plain, shapes) for v in (steps, history))
+        return Trace(self.scenario.init, recorded, steps, self.twin.names, start=start_np, history=history,
                      first_epoch=first_epoch, n_epochs=epochs)
+
+    @staticmethod
+    def _as_python(arrays, plain, shapes):
+        """R's results in Python's shapes where R has no shape to give: a length-1 result, or a plain
+        vector (rowSums, apply(m, 1, max), mean) with as many elements as Python's result, laid along
+        its one long axis. R matrices keep their own dim (a different one is a shape error)."""
+        out = {}
+        for name, v in arrays.items():
+            want = tuple(shapes.get(name, v.shape[1:]))
+            one_axis = sum(k > 1 for k in want) <= 1
+            number = v.shape[1:] == (1, 1) and want == ()
+            if want != v.shape[1:] and ((name in plain and one_axis) or number) and v[0].size == int(np.prod(want)):
+                v = v.reshape((len(v),) + want)
+            out[name] = v
+        return out
 
 
 def network_for(scenario):

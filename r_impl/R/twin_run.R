@@ -43,10 +43,10 @@ check_arguments <- function(fn, known) {
 #' @param record which epochs (R's 1-based loop index) keep every intermediate (default: all)
 #' @param carry names of the intermediates the next epoch starts from (the state)
 #' @param history names kept after every epoch
-#' @return list(steps, history): steps[[name]] has dim c(dim(name), length(record)),
-#'   history[[name]] has dim c(dim(name), epochs); every intermediate is a matrix. With a folder,
-#'   also `init`, `epochs` (the recorded ones, counted from 0), `step_numbers`, `first_epoch` and
-#'   `meta` (twin, scenario, producer).
+#' @return list(steps, history, vectors): steps[[name]] has dim c(dim(name), length(record)),
+#'   history[[name]] has dim c(dim(name), epochs) (a plain vector as a one-column matrix); vectors
+#'   names the intermediates that came without dim. With a folder, also `init`, `epochs` (the
+#'   recorded ones, counted from 0), `step_numbers`, `first_epoch` and `meta` (twin, scenario, producer).
 #' @examples
 #' \dontrun{
 #' run <- twin_run("examples/power_iteration", "spd-6", epochs = 10)
@@ -59,17 +59,24 @@ twin_run <- function(epoch, args, state, epochs, record = seq_len(epochs), carry
     return(twin_folder_run(epoch, args, if (missing(epochs)) NULL else epochs,
                            if (missing(record)) NULL else record))
   }
-  check_arguments(epoch, c(names(args), "state"))
-  fixed_args <- args[intersect(names(formals(epoch)), names(args))]
+  # each state entry is also passed by its own name: function(X, Y, W, b, lr) as well as function(X, state)
+  check_arguments(epoch, c(names(args), names(state), "state"))
+  takes <- names(formals(epoch))
+  fixed_args <- args[intersect(takes, names(args))]
+  own <- intersect(takes, setdiff(names(state), names(args)))
+  pass_state <- "state" %in% takes || "..." %in% takes
   keep <- logical(epochs)
   keep[record] <- TRUE
   slot <- cumsum(keep)
   steps <- NULL
   kept <- NULL
   for (i in seq_len(epochs)) {
-    values <- do.call(epoch, c(fixed_args, list(state = state)))
+    values <- if (length(own)) do.call(epoch, c(fixed_args, state[own], if (pass_state) list(state = state)))
+              else do.call(epoch, c(fixed_args, list(state = state)))
     if (is.null(steps)) {
-      # one array per intermediate, filled in place
+      # one array per intermediate, filled in place; a plain vector (rowSums, mean) is read in
+      # Python's shape of the same size (bridge/twins/runner.py)
+      vectors <- names(values)[vapply(values, function(v) is.null(dim(v)), NA)]
       values <- lapply(values, as.matrix)
       steps <- lapply(values, function(v) array(NA_real_, c(dim(v), sum(keep))))
       kept <- lapply(values[history], function(v) array(NA_real_, c(dim(v), epochs)))
@@ -78,7 +85,7 @@ twin_run <- function(epoch, args, state, epochs, record = seq_len(epochs), carry
     for (name in history) kept[[name]][, , i] <- values[[name]]
     state <- values[carry]
   }
-  list(steps = steps, history = kept)
+  list(steps = steps, history = kept, vectors = vectors)
 }
 
 #' What a plain R session reads from a twin's `twin.py`
