@@ -10,6 +10,11 @@ IEEE-754 correctly rounded in both languages, so they need no namespace.
 * ``exact``: numpy arrays with R's arithmetic: the matrix-product path R takes (reference-BLAS
   order, or R's own long-double loop), the C library's elementary functions, long-double
   accumulation as R's ``sum``/``colSums``/``rowSums``/``mean`` do.
+
+The exact kernels' dominant loops (matrix products, long-double sums, ``exp``) run compiled
+(python_impl/_exact.c, built by setup.py, docs/FACTS.md section 9) when the extension was built
+and its long double is numpy's; ``NumpyExactKernels`` is the same arithmetic in numpy alone: the
+reference the compiled loops are tested against, and the fallback where no compiler was found.
 """
 import contextlib
 import math
@@ -22,6 +27,14 @@ try:  # numexpr evaluates exp through the C library's exp, about 20x faster than
     import numexpr
 except ImportError:  # pragma: no cover - numexpr is a declared dependency
     numexpr = None
+
+try:  # the compiled loops (setup.py builds them; optional: absent where no C compiler exists)
+    from . import _exact
+except ImportError:  # pragma: no cover - exercised on machines without a compiler
+    _exact = None
+
+# the compiled loops accumulate in C's long double: used only when it is numpy's (and so R's) format
+COMPILED = _exact if _exact is not None and _exact.LDBL_MANT_DIG == np.finfo(np.longdouble).nmant + 1 else None
 
 if numexpr is not None:
     # one thread: at these sizes (10000 elements) numexpr's thread pool costs more than it saves
@@ -149,7 +162,18 @@ def _sum_rows(rows, out=None):
     return out
 
 
+# the matrix-product loops the exact kernels emulate themselves
 MATPROD_PATHS = ("reference", "internal")
+# R's default path ("r-blas": the BLAS, R's double loop for NaN/Inf) and its "blas" path ("r-blas-always")
+# on the BLAS R loaded, called through python_impl/rblas.py once bind_r_blas has named the library
+R_BLAS_PATHS = ("r-blas", "r-blas-always")
+_R_BLAS = {}
+
+
+def bind_r_blas(path):
+    """Let the "r-blas" paths call the BLAS library at ``path``, which R has loaded into this process."""
+    from .rblas import RBlas
+    _R_BLAS.update({"r-blas": RBlas(path, nan_switch=True), "r-blas-always": RBlas(path, nan_switch=False)})
 
 
 def _longdouble_reduce_adds_rows_in_order():
@@ -177,7 +201,26 @@ def _sum_terms_in_order(terms):
     return np.add.accumulate(terms, axis=0)[-1]  # one long sum (or numpy summing pairwise): sequential
 
 
+def _compiled_matprod(loop, a, b):
+    """``loop`` (a product of python_impl/_exact.c) of the (m, k) and (k, n) float64 matrices, into a new
+    (m, n) array; the loop reads any strides, so transposed views are not copied."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    out = np.empty((a.shape[0], b.shape[1]))
+    loop(a, b, out)
+    return out
+
+
 def internal_matprod(a, b, accumulator=np.longdouble):
+    """R's ``internal_matprod`` (numpy_internal_matprod says how), compiled when python_impl/_exact.c
+    was built; R built without long double accumulates in double: ``accumulator=np.float64``."""
+    if COMPILED is not None:
+        return _compiled_matprod(COMPILED.internal_matprod if accumulator is np.longdouble else COMPILED.ref_matprod,
+                                 a, b)
+    return numpy_internal_matprod(a, b, accumulator)
+
+
+def numpy_internal_matprod(a, b, accumulator=np.longdouble):
     """R's ``internal_matprod`` (src/main/array.c, R >= 3.4), the path of ``%*%`` under
     ``options(matprod = "internal")``: for each z[i,k], ``LDOUBLE sum = 0.0; for j in order:
     sum += x[i,j] * y[j,k]; z[i,k] = (double) sum``. The product is double * double, rounded to
@@ -211,10 +254,12 @@ def internal_matprod(a, b, accumulator=np.longdouble):
 
 
 def set_matprod_path(path):
-    """Make the exact kernels' ``dot`` reproduce R's ``%*%`` path ``path`` (one of MATPROD_PATHS);
+    """Make the exact kernels' ``dot`` reproduce R's ``%*%`` path ``path`` (of MATPROD_PATHS or R_BLAS_PATHS);
     returns the path it replaces."""
-    if path not in MATPROD_PATHS:
-        raise ValueError(f"unknown matprod path {path!r}: choose one of {', '.join(MATPROD_PATHS)}")
+    if path not in MATPROD_PATHS + R_BLAS_PATHS:
+        raise ValueError(f"unknown matprod path {path!r}: choose one of {', '.join(MATPROD_PATHS + R_BLAS_PATHS)}")
+    if path in R_BLAS_PATHS and path not in _R_BLAS:
+        raise ValueError(f"matprod path {path!r} calls R's BLAS: bind_r_blas(path of the library) first")
     previous, ExactKernels.matprod_path = ExactKernels.matprod_path, path
     return previous
 
@@ -232,23 +277,36 @@ def matprod_path_as(path):
 
 class ExactKernels:
     """numpy arrays, R's arithmetic (bit for bit with R 4.2 on the reference BLAS, and with R's
-    own matrix-product loop, ``options(matprod = "internal")``, on any BLAS)."""
+    own matrix-product loop, ``options(matprod = "internal")``, on any BLAS); the dominant loops
+    compiled (python_impl/_exact.c) where the extension was built."""
 
     name = "exact"
     bit_for_bit = True  # R's arithmetic: held to R's bits
     # The path of R's %*% that ``dot`` reproduces (one of MATPROD_PATHS). The R session sets it from
     # what R really does (bridge/session/platform.py); "reference" without a session.
     matprod_path = "reference"
+    # python_impl/_exact.c, or None: the numpy loops below (NumpyExactKernels always uses those)
+    compiled = COMPILED
 
     def dot(self, a, b):
+        if self.matprod_path in R_BLAS_PATHS:  # the very routine R's %*% calls, with R's arguments
+            return _R_BLAS[self.matprod_path].matprod(a, b)
         if self.matprod_path == "internal":
-            return internal_matprod(a, b)
+            if self.compiled is not None:
+                return _compiled_matprod(self.compiled.internal_matprod, a, b)
+            return numpy_internal_matprod(a, b)
         # R's "default" path on the reference BLAS: dgemm/dgemv, or R's simple double loop when an
         # operand has NaN/Inf; both add the same rounded products in the same order from +0, so
         # one function serves both branches of R's NaN/Inf switch (and the "blas" path too)
         return self._reference_dot(a, b)
 
     def _reference_dot(self, a, b):
+        if self.compiled is not None:
+            return _compiled_matprod(self.compiled.ref_matprod, a, b)
+        return self._numpy_reference_dot(a, b)
+
+    @staticmethod
+    def _numpy_reference_dot(a, b):
         # C[i,j] = (((+0 + a[i,0]b[0,j]) + a[i,1]b[1,j]) + ...): reference dgemm's (and dgemv's)
         # loop; every product rounded on its own (a separate multiply, no FMA), summed in term order
         a = np.asarray(a, dtype=np.float64)
@@ -296,6 +354,11 @@ class ExactKernels:
 
     def exp(self, x):
         x = np.asarray(x, dtype=np.float64)
+        if self.compiled is not None:  # the C library's exp, called per element by compiled code
+            flat = x if x.ndim in (1, 2) else x.reshape(-1)
+            out = np.empty(flat.shape)
+            self.compiled.exp(flat, out)
+            return out.reshape(x.shape)
         if LIBM_EXP_VIA_NUMEXPR:
             return _NUMEXPR_EXP(x, **_NUMEXPR_EXP_KWARGS)
         return _libm_exp_slow(x)
@@ -305,8 +368,14 @@ class ExactKernels:
         a = np.asarray(a, dtype=np.float64)
         if axis is None:
             # R's sum(): one long-double accumulator over the elements in storage (column) order
-            total = np.add.accumulate(a.ravel(order="F").astype(np.longdouble))[-1:] if a.size else np.zeros(1)
-            return np.float64(total[0]).reshape((1,) * a.ndim)
+            column_order = a.ravel(order="F")
+            total = self.compiled.sum_all(column_order) if self.compiled is not None else _numpy_sum(column_order)
+            return np.float64(total).reshape((1,) * a.ndim)
+        if self.compiled is not None and a.ndim == 2 and axis in (0, 1, -1, -2):
+            axis %= 2
+            out = np.empty((1, a.shape[1]) if axis == 0 else (a.shape[0], 1))
+            self.compiled.sum_axis(a, axis, out)
+            return out
         acc = np.zeros(np.delete(a.shape, axis), dtype=np.longdouble)
         for part in np.moveaxis(a, axis, 0):
             acc += part
@@ -315,7 +384,10 @@ class ExactKernels:
     def mean(self, a):
         # R's mean.default: s = sum/n in long double, then s + sum(x - s)/n, rounded once
         # in R's storage order, column by column: the order changes the long-double roundings
-        x = np.asarray(a, dtype=np.float64).ravel(order="F").astype(np.longdouble)
+        column_order = np.asarray(a, dtype=np.float64).ravel(order="F")
+        if self.compiled is not None:
+            return np.float64(self.compiled.mean(column_order))
+        x = column_order.astype(np.longdouble)
         n = np.longdouble(x.size)
         s = np.add.accumulate(x)[-1] / n  # add.accumulate is sequential, like R's loop
         if np.isfinite(s):
@@ -354,8 +426,25 @@ class ExactKernels:
         products t(a)[i, l] * b[l, j] in l order, as ``dot(a.T, b)`` does on the same path. ``crossprod(a)``
         is dsyrk, the same sums for the upper triangle, copied into the lower one: equal products, equal
         bits."""
+        if self.matprod_path in R_BLAS_PATHS:  # dgemm("T", "N"), dgemv("T") or dsyrk: other sums than dot(a.T, b)
+            return _R_BLAS[self.matprod_path].crossprod(a, b)
         a = np.asarray(a, dtype=np.float64)
         return self.dot(a.T, a if b is None else np.asarray(b, dtype=np.float64))
+
+
+class NumpyExactKernels(ExactKernels):
+    """ExactKernels in numpy alone: the reference implementation of the compiled loops (tests run
+    both on the same inputs) and what ``exact`` is where python_impl/_exact.c could not be built."""
+
+    compiled = None
+
+
+def _numpy_sum(x):
+    """R's rsum over the 1-d float64 ``x``: LDOUBLE s = 0.0; s += x[i] in order. add.accumulate is
+    sequential; it starts from x[0], so "+ 0" gives R's +0 where every element is -0."""
+    if not x.size:
+        return 0.0
+    return np.float64(np.add.accumulate(x.astype(np.longdouble))[-1] + np.longdouble(0.0))
 
 
 KERNELS = {"float": FloatKernels(), "exact": ExactKernels()}

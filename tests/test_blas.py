@@ -1,12 +1,12 @@
-"""Exact on any R installation: R's ``%*%`` on the reference BLAS and on OpenBLAS, loaded per process.
+"""Exact on any R installation: R's ``%*%`` on the reference BLAS, OpenBLAS, BLIS and ATLAS, loaded per process.
 
 R's matrix product takes the path ``options(matprod = )`` gives it (R's src/main/array.c): the
 BLAS, with R's own double loop when an operand may hold NaN/Inf ("default"), R's own long-double
-loop ("internal"), or always the BLAS ("blas"). The session picks the path the exact kernels can
-reproduce (bridge/session/platform.py): R's BLAS when it is the reference BLAS, R's internal loop on
-any other. OpenBLAS is unpacked by the set-up (tools/fetch_blas.sh, nothing installed) into
-.venv/blas/openblas; a child process with its folder first in LD_LIBRARY_PATH embeds an R that
-loads it. NaNs compare equal when both sides are NaN, whatever their sign and payload
+loop ("internal"), or always the BLAS ("blas"). R keeps its default path on every BLAS: on the
+reference BLAS the exact kernels' compiled loop sums alike, on any other they call the very
+dgemm/dgemv/dsyrk R calls (python_impl/rblas.py); "internal" stays a choice. The BLAS libraries are
+unpacked by the set-up (tools/fetch_blas.sh, nothing installed) into .venv/blas/<name>; a child
+process with its folder first in LD_LIBRARY_PATH embeds an R that loads it. NaNs compare equal when both sides are NaN, whatever their sign and payload
 (bridge/check/engine.py, bits_differ): the overflow scenario below shows why.
 """
 import json
@@ -90,23 +90,28 @@ def test_blas_kinds_are_told_apart_by_their_paths():
     assert rp.classify_blas(["/usr/lib/libblas.so.3"], ("openblas", "")) == "openblas"  # symbols first
 
 
-def _platform(kind, sums_like_reference, long_double=True, digits=64):
+def _platform(kind, sums_like_reference, long_double=True, digits=64, callable_blas=None):
     return rp.RPlatform("4.2.2", f"/x/{kind}/libblas.so.3", kind, "", [], "", "default", long_double, 16, digits,
-                        sums_like_reference)
+                        sums_like_reference, r_blas_callable=callable_blas)
 
 
-@pytest.mark.parametrize("kind, like_ref, requested, option, path, exact", [
-    ("reference", True, "auto", "default", "reference", True),
-    ("reference", True, "blas", "blas", "reference", True),
-    ("reference", True, "internal", "internal", "internal", True),
-    ("reference", False, "auto", "internal", "internal", True),  # named libblas, sums otherwise
-    ("openblas", False, "auto", "internal", "internal", True),
-    ("atlas", True, "auto", "internal", "internal", True),  # ATLAS matched on the probes, but is not relied on
-    ("openblas", False, "default", "default", "reference", False),
-    ("openblas", False, "blas", "blas", "reference", False),
+@pytest.mark.parametrize("kind, like_ref, callable_blas, requested, option, path, exact", [
+    ("reference", True, None, "auto", "default", "reference", True),
+    ("reference", True, None, "blas", "blas", "reference", True),
+    ("reference", True, None, "internal", "internal", "internal", True),
+    ("openblas", False, True, "auto", "default", "r-blas", True),  # R's default path, R's own BLAS called
+    ("openblas", False, True, "default", "default", "r-blas", True),
+    ("openblas", False, True, "blas", "blas", "r-blas-always", True),
+    ("openblas", False, True, "internal", "internal", "internal", True),  # still a choice
+    ("atlas", True, True, "auto", "default", "r-blas", True),
+    ("reference", False, True, "auto", "default", "r-blas", True),  # named libblas, sums otherwise
+    # where R's BLAS cannot be called from Python (or gave other bits on the probes): R's internal loop
+    ("openblas", False, False, "auto", "internal", "internal", True),
+    ("openblas", False, False, "default", "default", "reference", False),
+    ("openblas", False, True, "default.simd", "default.simd", "reference", False),  # another NaN test
 ])
-def test_matprod_plan(kind, like_ref, requested, option, path, exact):
-    plan = rp.choose_matprod(_platform(kind, like_ref), requested)
+def test_matprod_plan(kind, like_ref, callable_blas, requested, option, path, exact):
+    plan = rp.choose_matprod(_platform(kind, like_ref, callable_blas=callable_blas), requested)
     assert (plan.option, plan.kernel_path, plan.exact) == (option, path, exact)
     if not exact:
         assert plan.expectation == f"within-bound: R's BLAS is {rp.BLAS_NAMES[kind]}"
@@ -124,9 +129,9 @@ def test_an_unknown_matprod_request_is_refused():
         rp.requested_matprod({rp.MATPROD_ENV: "fast"})
 
 
-# -- OpenBLAS, per process ---------------------------------------------------------------------------
-@pytest.mark.slow  # about 10 s: every bias-net variant and detail-toy, 6000 epochs through R's internal loop
-def test_openblas_exact_rows_meet_through_r_internal_loop():
+# -- OpenBLAS, BLIS and ATLAS, per process ------------------------------------------------------------
+@pytest.mark.slow  # about 10 s: every bias-net variant and detail-toy, 6000 epochs through R's default path
+def test_openblas_exact_rows_meet_under_r_default_path():
     env = blas_env("openblas")
     code, out, err = run_cli("run", "--scenario", "bias-net", "--scenario", "detail-toy", "--kernels", "exact", env=env)
     assert code == 0, out + err
@@ -134,22 +139,86 @@ def test_openblas_exact_rows_meet_through_r_internal_loop():
     assert blas_line.startswith("BLAS: OpenBLAS, /")  # named, with its full path: it is called libblas.so.3
     library = os.path.join(library_path("openblas").split(os.pathsep)[0], "libblas.so.3")
     assert os.path.realpath(blas_line.split()[2]) == os.path.realpath(library)
-    assert 'matprod "internal"' in out
+    assert 'matprod "default"' in out and "dgemm/dgemv/dsyrk called from Python" in out
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["bias-net"], ["detail-toy"])]
-    assert len(rows) == 10 and all("internal" in r and "meets" in r and "FAILS" not in r for r in rows)
+    assert len(rows) == 10 and all("default:" in r and "meets" in r and "FAILS" not in r for r in rows)
+    assert sum("identical" in r for r in rows) == 4  # corrected and detail-toy, both modes: bit for bit
     assert "10 of 10 checks meet their expectation" in out
 
 
-@pytest.mark.parametrize("forced", ["default", "blas"])
-def test_openblas_forced_blas_path_is_stated_up_front_not_failed(forced):
+# In a child whose R loaded the BLAS: R's %*%, crossprod(x, y) and crossprod(x) under R's default path
+# against python_impl/rblas.py, on the probe shapes, random shapes (threaded sizes included) and operands
+# with NaN, Inf and pairs whose sum overflows (R's NaN/Inf test sends those to its own double loop).
+R_BLAS_AGAINST_R = r"""
+import json, numpy as np
+from crossverify.session.rsession import get_session
+from crossverify.python_impl import kernels
+s = get_session()
+assert s.eval("getOption('matprod')")[0] == "default" and kernels.ExactKernels.matprod_path == "r-blas"
+ex, rng, huge = kernels.get_kernels("exact"), np.random.default_rng(20170529), np.finfo(float).max
+shapes = [(10, 2, 1000), (1, 10, 1000), (10, 1000, 1), (10, 1, 1000), (2, 1000, 10), (1, 3000, 1), (300, 200, 150)]
+shapes += [tuple(int(v) for v in rng.integers(1, 90, 3)) for _ in range(40)]
+def same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.all((a.view(np.uint64) == b.view(np.uint64)) | (np.isnan(a) & np.isnan(b))))
+compared = mismatches = 0
+for case, (m, k, n) in enumerate(shapes):
+    a = rng.standard_normal((m, k)) * 2.0 ** rng.integers(-30, 30, (m, k))
+    b = rng.standard_normal((k, n))
+    if case % 5 == 4:
+        a.flat[rng.integers(a.size)] = [np.nan, np.inf, -np.inf][case % 3]
+    if case % 7 == 6 and b.size > 1:
+        b.flat[:2] = huge  # finite, but the pair's sum overflows: R's test is imprecise on purpose
+    with np.errstate(all="ignore"):
+        pairs = [(s.call("%*%", s.to_r(a), s.to_r(b)), ex.dot(a, b)),
+                 (s.call("crossprod", s.to_r(a.T.copy()), s.to_r(b)), ex.crossprod(a.T.copy(), b)),
+                 (s.call("crossprod", s.to_r(b)), ex.crossprod(b))]
+        for theirs, ours in pairs:
+            compared += 1
+            mismatches += not same(s.from_r(theirs), ours)
+print(json.dumps({"blas": s.platform.blas_kind, "compared": compared, "mismatches": mismatches}))
+"""
+
+
+@pytest.mark.slow  # about 4 s per library: R's start-up dominates; BLIS and ATLAS run with `make test-long`
+@pytest.mark.parametrize("library, kind", [("openblas", "openblas"),
+                                           pytest.param("blis", "blis", marks=pytest.mark.long),
+                                           pytest.param("atlas", "atlas", marks=pytest.mark.long)])
+def test_r_own_blas_called_from_python_gives_r_bits(library, kind):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", R_BLAS_AGAINST_R], cwd=ROOT, capture_output=True, text=True,
+                          env=blas_env(library), timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result == {"blas": kind, "compared": 141, "mismatches": 0}
+
+
+def test_r_own_blas_called_from_python_is_the_reference_blas_here(r_session):
+    from crossverify.python_impl import kernels
+    kernels.bind_r_blas(r_session.platform.blas_path)  # this R's reference BLAS, called through ctypes
+    rng = np.random.default_rng(7)
+    with kernels.matprod_path_as("r-blas"):
+        for m, k, n in ((10, 2, 1000), (2, 1000, 10), (1, 10, 1000), (7, 33, 5)):
+            a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+            assert rp.same_bits(ExactKernels().dot(a, b), ExactKernels()._reference_dot(a, b))
+            assert rp.same_bits(ExactKernels().crossprod(b), ExactKernels()._reference_dot(b.T, b))
+    assert ExactKernels.matprod_path == "reference"
+
+
+@pytest.mark.parametrize("forced", ["internal", "blas", "default.simd"])
+def test_openblas_forced_path_is_stated_up_front_not_failed(forced):
     env = blas_env("openblas", **{rp.MATPROD_ENV: forced})
     code, out, err = run_cli("run", "--scenario", "detail-toy", "--kernels", "exact", "--format", "json", env=env)
     result = json.loads(out)
     assert code == 0 and result["ok"], err
-    assert result["r_platform"]["blas_kind"] == "openblas" and not result["r_matprod"]["exact"]
+    assert result["r_platform"]["blas_kind"] == "openblas"
+    exact = forced != "default.simd"  # R's coarser SIMD NaN test is not reproduced
+    assert result["r_matprod"]["exact"] is exact
     for row in result["rows"]:
-        assert row["expectation"] == "within-bound: R's BLAS is OpenBLAS" and row["verdict"] == "meets"
-        assert row["r_matprod_path"] == f"{forced}: OpenBLAS"
+        assert row["expectation"] == ("identical" if exact else "within-bound: R's BLAS is OpenBLAS")
+        assert row["verdict"] == "meets"
+        assert row["r_matprod_path"] == ("internal" if forced == "internal" else f"{forced}: OpenBLAS")
 
 
 def test_doctor_on_openblas_and_when_forced_onto_it():
@@ -157,9 +226,11 @@ def test_doctor_on_openblas_and_when_forced_onto_it():
     result = json.loads(out)
     items = {i["name"]: i for i in result["items"]}
     assert code == 0 and result["r_platform"]["blas_kind"] == "openblas", out
+    assert result["r_platform"]["r_blas_callable"] is True
     assert items["R's BLAS"]["value"].startswith("OpenBLAS, ") and items["R's BLAS"]["ok"]
-    assert 'matprod "internal"' in items["R's %*% path"]["value"] and items["R's internal loop"]["ok"]
-    code, out, _ = run_cli("doctor", env=blas_env("openblas", **{rp.MATPROD_ENV: "default"}))
+    assert 'matprod "default"' in items["R's %*% path"]["value"] and items["R's %*% path"]["ok"]
+    assert items["R's BLAS"]["verdict"] == "exact: the exact kernels call its own dgemm/dgemv/dsyrk with R's arguments"
+    code, out, _ = run_cli("doctor", env=blas_env("openblas", **{rp.MATPROD_ENV: "default.simd"}))
     assert code == 1 and "not exact: R's BLAS is OpenBLAS" in out
 
 

@@ -59,7 +59,8 @@ rpy2_installed() {
   "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("rpy2"))' 2>/dev/null || true
 }
 
-if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ] || [ setup.py -nt "$VENV/.installed" ] \
+   || [ python_impl/_exact.c -nt "$VENV/.installed" ]; then  # setup.py compiles python_impl/_exact.c
   echo "setup: installing the project and its test extras into $VENV, with $RPY2_REQ for ${R_LINE% (*} (rpy2 is built against this R)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -e '.[test]' -c "$VENV/rpy2-constraint.txt"
@@ -81,3 +82,6 @@ fi
 
 # OpenBLAS, unpacked (not installed), for tests/test_blas.py: R loads it per process through LD_LIBRARY_PATH
 bash tools/fetch_blas.sh "$BLAS_DIR/openblas" libopenblas0-pthread
+# BLIS and ATLAS too: tests/test_blas.py proves the exact kernels call each one as R does
+bash tools/fetch_blas.sh "$BLAS_DIR/blis" libblis4-pthread
+bash tools/fetch_blas.sh "$BLAS_DIR/atlas" libatlas3-base

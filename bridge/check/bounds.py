@@ -22,6 +22,11 @@ Every rule has a hypothesis test (tests/test_bound_rules.py) on adversarial inpu
 """
 import numpy as np
 
+try:  # Node.leaf and _finish in one pass each (python_impl/_exact.c), the same operations in the same order
+    from crossverify.python_impl._exact import finish_bounds as _finish_compiled, leaf_bounds as _leaf_compiled
+except ImportError:  # pragma: no cover - where no C compiler built the extension
+    _finish_compiled = _leaf_compiled = None
+
 U = 2.0 ** -53
 ULP = 2.0 ** -52  # one unit in the last place, relative to |z|
 SLACK = 1 + 2.0 ** -20  # the bound is itself computed in floating point; this covers its own rounding
@@ -98,6 +103,10 @@ class Node:
     @classmethod
     def leaf(cls, left, right):
         left, right = np.broadcast_arrays(np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64))
+        if _leaf_compiled is not None and left.flags.c_contiguous and right.flags.c_contiguous and left.size > 1:
+            d, m = np.empty(left.shape), np.empty(left.shape)
+            _leaf_compiled(left.reshape(-1), right.reshape(-1), d.reshape(-1), m.reshape(-1))
+            return cls(left, right, d, m)
         with np.errstate(invalid="ignore"):  # inf - inf: equal infinities are 0 apart
             d = np.where(left == right, 0.0, np.abs(left - right))
         return cls(left, right, d, np.maximum(np.abs(left), np.abs(right)))
@@ -111,8 +120,20 @@ def _t(a):
     return np.swapaxes(a, -1, -2) if np.ndim(a) >= 2 else a
 
 
+def _one_layout(*arrays):
+    """All float64 arrays of one shape (more than one element), C-contiguous: one pass reads them all."""
+    first = arrays[0]
+    return all(isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == first.shape and a.flags.c_contiguous
+               for a in arrays) and first.size > 1
+
+
 def _finish(left, right, P, S, c, floor=TINY):
     """A node whose value is rounded once more on each side: d = P + c S (+ the subnormal floor)."""
+    if _finish_compiled is not None and np.ndim(c) == 0 and np.ndim(floor) == 0 and _one_layout(left, right, P, S):
+        S_out, d, m = np.empty(left.shape), np.empty(left.shape), np.empty(left.shape)
+        _finish_compiled(left.reshape(-1), right.reshape(-1), P.reshape(-1), S.reshape(-1), float(c), SLACK,
+                         float(floor), S_out.reshape(-1), d.reshape(-1), m.reshape(-1))
+        return Node(left, right, d, m, P, S_out)
     S = np.maximum(S, np.maximum(np.abs(left), np.abs(right)))
     d = (P + c * S) * SLACK + floor
     # inf * 0 (an overflowed magnitude times a zero difference) leaves no bound: infinite, never NaN,

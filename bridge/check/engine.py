@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crossverify.check import bounds
+from crossverify.check.bitwise import same_bits
 from crossverify.errors import CrossverifyError
 
 HORIZON_RELATIVE = 2.0 ** -26  # half of float64's 53 significant bits
@@ -121,7 +122,16 @@ def _leaf_reader(left, right, fixed, lockstep):
             return bounds.Node.leaf(_prev(left, base, left_start), r)
         return bounds.Node.leaf(left.steps[token], right.steps[token])
 
-    return leaf
+    # one Node per leaf for the whole comparison: the rules never change a Node, and an intermediate
+    # is a leaf of several steps' expressions (its difference and magnitude are computed once)
+    nodes = {}
+
+    def cached(token):
+        if token not in nodes:
+            nodes[token] = leaf(token)
+        return nodes[token]
+
+    return cached
 
 
 def step_bound(expr, left, right, fixed):
@@ -169,6 +179,10 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
     candidates = []
     leaf = _leaf_reader(left, right, fixed, lockstep)
     for order, (step, name, expr) in enumerate(spec):
+        if rule == "identical" and same_bits(left.steps[name], right.steps[name]):
+            # bit for bit alike: nothing to measure, no bound to derive (bridge/check/bitwise.py)
+            result.stats[name] = StepStats(name, step, 0.0, 0.0, 0.0, 0.0)
+            continue
         try:
             if np.shape(left.steps[name])[1:] != np.shape(right.steps[name])[1:] and not _laid_out(left, right, name):
                 raise ValueError("shapes differ")  # never compared through broadcasting: a 1 x 1 is not a 1 x 3

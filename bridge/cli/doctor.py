@@ -107,6 +107,8 @@ def r_items(session):
              else "sums unlike the reference BLAS on the probe products")
     if p.is_reference_blas:
         verdict = "exact: the exact kernels add the products in its order"
+    elif plan.exact and plan.kernel_path.startswith("r-blas"):
+        verdict = "exact: the exact kernels call its own dgemm/dgemv/dsyrk with R's arguments"
     elif plan.exact:
         verdict = f"exact: R's %*% is run under matprod \"{plan.option}\", which does not call it"
     else:

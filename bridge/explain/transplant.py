@@ -43,6 +43,7 @@ class RRounding:
     """R's arithmetic as the exact kernels reproduce it, bound at import (see the module docstring)."""
 
     name = "R"
+    compiled = ExactKernels.compiled  # the exact kernels' compiled loops (or None), bound at import too
 
     def __init__(self, matprod_path="reference"):
         self.matprod_path = matprod_path

@@ -11,10 +11,13 @@ R's ``%*%`` (``matprod`` in R's src/main/array.c, R >= 3.4) takes one of three p
 * ``"blas"``: always the BLAS.
 
 The reference BLAS adds the separately rounded products in term order from +0, exactly as R's
-double loop does, so on the reference BLAS "default" and "blas" are reproduced by one function
+double loop does, so on the reference BLAS "default" and "blas" are reproduced by one compiled loop
 (python_impl/kernels.py). Other BLAS libraries (OpenBLAS, BLIS, ATLAS, MKL, Accelerate) block the
-sums and use FMA in ways that depend on the CPU and the library's build: they cannot be reproduced,
-so on them crossverify runs R's ``%*%`` under "internal" and reproduces that loop instead.
+sums and use FMA in ways that depend on the CPU, the build and the thread count, so no loop of ours
+reproduces them; but R runs in this process, so the exact kernels call the very dgemm/dgemv/dsyrk R
+calls, with R's arguments (python_impl/rblas.py), and R keeps its default path. Only where that
+library cannot be reached from Python, or gives other bits than R on the probes, does crossverify
+run R's ``%*%`` under "internal" and reproduce that loop instead.
 
 Which BLAS is loaded is read from this process (R runs in it): the libraries mapped in
 /proc/self/maps, the path R reports (``extSoftVersion()[["BLAS"]]``, often just ``libblas.so.3``
@@ -64,6 +67,9 @@ class RPlatform:
     longdouble_digits: int  # .Machine$longdouble.digits (0 without long double)
     blas_sums_like_reference: bool = None  # R's BLAS gave the reference BLAS's bits on the probes
     probe_elements: int = 0
+    # R's own BLAS routines, called from Python with R's arguments (python_impl/rblas.py), gave R's
+    # %*% and crossprod bits on the probes: R's default path is then reproduced on any BLAS
+    r_blas_callable: bool = None
 
     @property
     def blas_name(self):
@@ -267,6 +273,35 @@ def exp_is_libm(session):
     return same_bits(session.from_r(session.call("exp", session.to_r(x))), libm), LIBM_EXP_VIA_NUMEXPR
 
 
+def r_blas_reproduced(session, blas_path):
+    """Whether python_impl/rblas.py, bound to the library at ``blas_path``, gives R's own bits for
+    ``%*%`` and ``crossprod`` under R's default path and under "blas" on the probe matrices; False
+    when the library or its dgemm/dgemv/dsyrk cannot be reached from this process."""
+    from crossverify.python_impl.kernels import _R_BLAS, bind_r_blas
+
+    try:
+        bind_r_blas(blas_path)
+    except (OSError, AttributeError):
+        return False
+    pairs = probe_matrices()
+    for option, path in (("default", "r-blas"), ("blas", "r-blas-always")):
+        ours = _R_BLAS[path]
+        if not all(same_bits(g, ours.matprod(a, b)) for g, (a, b) in zip(r_products(session, option, pairs), pairs)):
+            return False
+        crossed = [(np.ascontiguousarray(a.T), b) for a, b in pairs]
+        saved = _r_text(session, "getOption('matprod', 'default')")
+        session.eval(f"options(matprod = '{option}')")
+        try:
+            theirs = [session.from_r(session.call("crossprod", session.to_r(x), session.to_r(y))) for x, y in crossed]
+            sym = [session.from_r(session.call("crossprod", session.to_r(y))) for _, y in crossed]
+        finally:
+            session.eval(f"options(matprod = '{saved}')")
+        if not (all(same_bits(t, ours.crossprod(x, y)) for t, (x, y) in zip(theirs, crossed))
+                and all(same_bits(t, ours.crossprod(y)) for t, (_, y) in zip(sym, crossed))):
+            return False
+    return True
+
+
 def probe(session):
     """The RPlatform of ``session``'s R (this process)."""
     libraries = blas_libraries(mapped_libraries())
@@ -283,6 +318,8 @@ def probe(session):
         long_double=bool(session.eval("capabilities('long.double')")[0]),
         longdouble_bytes=int(size), longdouble_digits=int(digits))
     platform.blas_sums_like_reference, platform.probe_elements = blas_sums_like_reference(session)
+    if not platform.is_reference_blas:  # the reference BLAS is reproduced by the compiled loop itself
+        platform.r_blas_callable = bool(blas_path) and r_blas_reproduced(session, blas_path)
     return platform
 
 
@@ -314,12 +351,19 @@ def _internal_plan(platform, requested, why):
 def choose_matprod(platform, requested="auto"):
     """The MatprodPlan for ``platform`` when ``requested`` (one of MATPROD_CHOICES) is asked for."""
     reference = platform.is_reference_blas
-    if requested == "internal" or (requested == "auto" and not reference):
+    callable_blas = not reference and bool(platform.r_blas_callable)
+    if requested == "internal" or (requested == "auto" and not reference and not callable_blas):
         why = "" if requested == "internal" else (
-            f"; R's BLAS is {platform.blas_name}, whose sums the exact kernels do not reproduce, so R's "
+            f"; R's BLAS is {platform.blas_name}, whose routines could not be called from Python here, so R's "
             f"%*% is run under options(matprod = \"internal\")")
         return _internal_plan(platform, requested, why)
     option = "default" if requested == "auto" else requested
+    if callable_blas and option in ("default", "blas"):
+        switch = "" if option == "blas" else "; R's own double loop when an operand has NaN/Inf"
+        return MatprodPlan(option, "r-blas" if option == "default" else "r-blas-always", True,
+                           f"{option}: {platform.blas_name}",
+                           f"{platform.blas_name} ({platform.blas_path}), its own dgemm/dgemv/dsyrk called from "
+                           f"Python with R's arguments{switch}", requested=requested)
     if reference:
         switch = "" if option == "blas" else "; R's own double loop when an operand has NaN/Inf, which sums alike"
         return MatprodPlan(option, "reference", True, f"{option}: reference BLAS",
