@@ -7,29 +7,16 @@ The table is the test: one row per (command, kind of input), each with the argum
 temporary folder) and a phrase the message must hold. Rows run in this process against the test
 session's R; the closed pipe and Ctrl-C need a real process and are at the end.
 """
-import contextlib
-import io
-import os
-import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from crossverify.cli.main import main
+from tests.cli_helpers import cli, one_paragraph
 from tests.conftest import ROOT
 
 
-def cli(*args):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args], out=out)
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_paragraph(err):
-    return err.startswith("crossverify: error: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
 def good_npz(tmp):

@@ -3,9 +3,7 @@ loader's refusals they rely on (bridge/twins/scenarios.py): a scenario of your o
 validated against the twin's declaration before anything is written; misspelt keys named with the
 closest known one; an empty folder, a data file or one scenario's folder where a folder of
 scenarios is expected, each refused with exit 2 and a sentence saying so."""
-import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -18,21 +16,12 @@ from crossverify.errors import FixtureError
 from crossverify.twins.builder import format_tables
 from crossverify.twins.protocol import load_twin, shipped_twins
 from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
+from tests.cli_helpers import cli, one_paragraph
 from tests.conftest import ROOT
 
 ARTICLE_CSV = "x1,x2,x3,x4,y\n1,0,1,0,1\n1,0,1,1,1\n0,1,0,1,0\n"  # the article's X and y, one sample per row
 
 
-def cli(*args):
-    """The command line in this process (R is the test session's): (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args], out=out)
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_paragraph(err):
-    return err.startswith("crossverify: error: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
 def article_csv(tmp_path):

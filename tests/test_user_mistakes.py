@@ -4,7 +4,6 @@ command line, with the message (or the result) it must give now.
 Most cases run the command in this process against the test session's R (``cli``); the one that
 must show a bounded allocation runs in a child process under an address-space limit.
 """
-import contextlib
 import io
 import json
 import os
@@ -17,10 +16,10 @@ import pytest
 
 from crossverify.check import budget
 from crossverify.check.nonfinite import first_nonfinite, targets_out_of_range
-from crossverify.cli.main import main
 from crossverify.errors import CrossverifyError
 from crossverify.twins.runner import network_for
 from crossverify.twins.scenarios import load_scenario
+from tests.cli_helpers import cli, one_paragraph
 from tests.conftest import ROOT
 
 pytest_plugins = ["pytester"]
@@ -29,16 +28,6 @@ pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
 
 
-def cli(*args):
-    """The command line in this process (R is the test session's): (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main([str(a) for a in args], out=out)
-    return code, out.getvalue(), err.getvalue()
-
-
-def one_paragraph(err):
-    return err.startswith("crossverify: error: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
 def new_scenario(tmp_path, name, *options, twin="bias_net"):

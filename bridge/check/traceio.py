@@ -114,11 +114,8 @@ def index_of(data):
     }
 
 
-def write_folder(path, data):
-    """Write ``data`` as a crossverify-trace/1 folder at ``path``, built beside it and renamed into
-    place (bridge/files.py); an existing trace folder there is replaced, anything else is refused."""
-    from crossverify.files import replace_folder_atomically
-
+def check_target(path):
+    """Refuse, before any work, a place a trace folder cannot be written to."""
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise TraceFileError(path, f"the folder {parent} does not exist", "create it or choose another --out")
@@ -126,6 +123,14 @@ def write_folder(path, data):
         raise TraceFileError(path, f"the folder {parent} is not writable; nothing was written", "choose another --out")
     if os.path.exists(path) and not os.path.isfile(os.path.join(path, INDEX)):
         raise TraceFileError(path, "exists and is not a trace folder; nothing was written", "choose another --out")
+
+
+def write_folder(path, data):
+    """Write ``data`` as a crossverify-trace/1 folder at ``path``, built beside it and renamed into
+    place (bridge/files.py); an existing trace folder there is replaced, anything else is refused."""
+    from crossverify.files import replace_folder_atomically
+
+    check_target(path)
     for group, arrays, per_epoch in (("init", data.init, False), ("steps", data.steps, True),
                                      ("history", data.history, True)):
         for name, a in arrays.items():

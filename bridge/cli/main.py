@@ -247,6 +247,9 @@ def cmd_trace(args, out):
     if args.format == "npz":
         from crossverify.cli.failures import check_output
         check_output(args.out)  # before the run, not after it
+    else:
+        from crossverify.check.traceio import check_target
+        check_target(args.out)
     from crossverify.check import budget
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

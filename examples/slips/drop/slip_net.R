@@ -1,4 +1,4 @@
-# slip_net.py translated to R with one slip, the column means kept as the vector colSums returns.
+# slip_net.py translated to R with one slip: the column means that colSums returns as a plain vector, made a matrix with as.matrix, which gives a column.
 
 # W from the draws after the first (a warm-up draw), filled row by row as numpy's reshape fills
 # (matrix() fills columns unless byrow)
@@ -14,7 +14,7 @@ by_row <- function(v, n) {
 epoch <- function(X, Y, state, lr) {
   n <- nrow(X)
   W <- state$W
-  mu <- colSums(X) / n  # rosetta: slip-net 1
+  mu <- as.matrix(colSums(X) / n)  # rosetta: slip-net 1
   Xc <- X - by_row(mu, n)  # rosetta: slip-net 2
   s <- matrix(sqrt(colSums(Xc^2) / n), nrow = 1)  # rosetta: slip-net 3
   Z <- Xc / by_row(s, n)  # rosetta: slip-net 4
