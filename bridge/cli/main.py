@@ -219,7 +219,7 @@ def check_run_fits(scenarios, args):
         for scenario in scenarios:
             net = network_for(scenario)
             variants = [v for v in net.variants if not args.variant or v in args.variant]
-            estimates.append(budget.estimate_run(net, args.epochs or scenario.epochs, variants,
+            estimates.append(budget.estimate_run(net, epochs_for(args.epochs, scenario), variants,
                                                  args.kernels or verify.KERNELS, args.mode or verify.MODES,
                                                  args.audit))
     budget.refuse_if_too_big(estimates, args.ignore_memory_estimate,

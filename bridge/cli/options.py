@@ -28,9 +28,11 @@ def run_request(args):
 
 
 def check_epochs(args):
-    """Refuse --epochs below 1 before anything runs (every command that takes --epochs)."""
-    if getattr(args, "epochs", None) is not None and args.epochs < 1:
-        raise CrossverifyError(f"--epochs {args.epochs}: the number of epochs must be 1 or more.")
+    """Refuse --epochs below 1 before anything runs (every command that takes --epochs), by the run
+    request's one rule (bridge/twins/request.py)."""
+    if getattr(args, "epochs", None) is not None:
+        from crossverify.twins.request import epochs_for
+        epochs_for(args.epochs, None)
 
 
 def twin_and_fixtures(args):

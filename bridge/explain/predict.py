@@ -235,7 +235,7 @@ def predict(session, scenario, rows, variant=None, kernels="exact", trace=None, 
         result.python = _as_samples(out, axis)
     except (ValueError, TypeError) as exc:
         result.python_error = f"{type(exc).__name__}: {exc}"
-    _score_in_r(session, run, result, variant, name, matrix, r_state, declared, axis)
+    score_in_r(session, run, result, variant, name, matrix, r_state, declared, axis)
     return result
 
 
@@ -244,7 +244,7 @@ def _as_samples(out, axis):
     return np.ascontiguousarray(out.T) if axis == 1 else out
 
 
-def _score_in_r(session, run, result, variant, name, matrix, r_state, declared, axis):
+def score_in_r(session, run, result, variant, name, matrix, r_state, declared, axis):
     """R's prediction, with its state laid out for the new rows when it can be (module docstring)."""
     twin = run.twin
     env = session.twin_env(twin)

@@ -362,13 +362,13 @@ def _r_over_grid(run, session, name, grid, axis):
     """R's reference variant scored over the grid, its trained state laid out for the grid's rows as
     `crossverify predict` lays it out for new rows (R keeps its biases once per training sample)."""
     from crossverify.errors import CrossverifyError
-    from crossverify.explain.predict import Prediction, _score_in_r
+    from crossverify.explain.predict import Prediction, score_in_r
     net, twin = run.net, run.twin
     r_state = {w: run.reference.series(w)[-1] for w in net.weights}
     declared = {k: v.shape for k, v in net.scenario.init.items() if k in twin.state}
     points = np.shape(grid)[axis]
     result = Prediction(twin.name, run.name, net.reference_variant, twin.reference, "float", "trained", points)
-    _score_in_r(session, net, result, net.reference_variant, name, grid, r_state, declared, axis)
+    score_in_r(session, net, result, net.reference_variant, name, grid, r_state, declared, axis)
     if result.r is None:
         raise CrossverifyError(f"R could not score the grid: {result.r_error}")
     return np.ascontiguousarray(result.r.T) if axis == 1 else result.r  # back to the twin's layout, as Python's
