@@ -50,6 +50,8 @@ CATALOGUE = {
              "keep the matrix: matrix(colSums(x), nrow = 1), or x[, j, drop = FALSE]"),
     "fill-order": ("fill order: matrix() fills columns, numpy's reshape fills rows",
                    "matrix(v, nrow, ncol, byrow = TRUE) fills as numpy's reshape does (or reshape(..., order='F'))"),
+    "integer-division": ("integer division (R's %/%) against float division (Python's /)",
+                         "R's %/% and Python's // drop the fraction: use / in R where Python divides with /"),
     "random-stream": ("a random draw that is not the same stream",
                       "read the draws from the scenario in R: set.seed(s) with runif is not numpy's generator"),
 }
@@ -331,6 +333,25 @@ def _hyper(st):
     return None
 
 
+def _integer_division(st, seen):
+    """A quotient R floors (``%/%``) where Python's ``/`` keeps the fraction: floored, it gives R's."""
+    for path, node in _nodes(st.expr):
+        if isinstance(node, str) or node[0] != "div" or path not in seen:
+            continue
+        a, b = seen[path][1]
+        with np.errstate(all="ignore"):
+            floored = np.floor_divide(a, b)
+        if not np.all(np.isfinite(floored)) or tp.same_bits(floored, seen[path][2]):
+            continue  # a quotient already whole is no fingerprint
+        how = st.first(_replace(st.expr, path, ("const", floored)))
+        if how:
+            by = f"{float(node[2][1]):g}" if not isinstance(node[2], str) and node[2][0] == "const" else _text(node[2])
+            detail = (f"R's line divides {_text(node[1])} by {by} with %/%, which drops the fraction, "
+                      f"where Python's / keeps it; the quotients floored give R's {st.acc.name}")
+            return "integer-division", detail, how
+    return None
+
+
 def _layouts(st, seen):
     """The left side's own value (in R's rounding) transposed or refilled in the other order is R's."""
     for ns in st.namespaces:
@@ -355,7 +376,7 @@ def _refills(T):
     return [np.reshape(T.ravel(order="C"), T.shape, order="F"), np.reshape(T.ravel(order="F"), T.shape, order="C")]
 
 
-STEP_RULES = (_dropped, _recycling, _axis, _constants, _layouts)
+STEP_RULES = (_dropped, _recycling, _axis, _constants, _integer_division, _layouts)
 
 
 def recognise_step(explainer, acc, left_leaf):

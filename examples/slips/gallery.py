@@ -21,6 +21,7 @@ SLIPS = {
     "fill": "fill-order",
     "shift": "index-shift",
     "random": "random-stream",
+    "division": "integer-division",
 }
 
 
