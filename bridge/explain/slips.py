@@ -26,6 +26,7 @@ import numpy as np
 from crossverify.check import bounds
 from crossverify.explain import transplant as tp
 from crossverify.paths import PROJECT_ROOT
+from crossverify.twins.tracing import Params
 
 # the catalogue: key -> (title, the fix a teacher would write on the board)
 CATALOGUE = {
@@ -52,6 +53,8 @@ CATALOGUE = {
                    "matrix(v, nrow, ncol, byrow = TRUE) fills as numpy's reshape does (or reshape(..., order='F'))"),
     "integer-division": ("integer division (R's %/%) against float division (Python's /)",
                          "R's %/% and Python's // drop the fraction: use / in R where Python divides with /"),
+    "sort-order": ("a sort in the other order (R's sort() and order() are ascending unless decreasing = TRUE)",
+                   "numpy's -np.sort(-x) or np.sort(x)[::-1] is R's sort(x, decreasing = TRUE)"),
     "random-stream": ("a random draw that is not the same stream",
                       "read the draws from the scenario in R: set.seed(s) with runif is not numpy's generator"),
 }
@@ -175,6 +178,8 @@ def _nodes(expr, path=()):
     if isinstance(expr, str) or expr[0] == "const":
         return
     children = expr[1:2] if expr[0] in tp.PARAMETERISED else expr[1:]
+    if children and isinstance(children[-1], Params):  # plain numpy's axis, not an operand
+        children = children[:-1]
     for i, child in enumerate(children):
         yield from _nodes(child, path + (i + 1,))
 
@@ -352,6 +357,28 @@ def _integer_division(st, seen):
     return None
 
 
+def _sort_order(st, seen):
+    """R's value is Python's sorted the other way along the sort's axis: the direction forgotten."""
+    for path, node in _nodes(st.expr):
+        if isinstance(node, str) or node[0] != "sort" or path not in seen:
+            continue
+        axis = node[-1].value
+        for ns in st.namespaces:
+            try:
+                T = np.asarray(st.value(st.expr, ns), dtype=np.float64)
+            except (tp.Untransplantable, ValueError):
+                return None
+            if T.ndim == 0 or T.shape[axis] < 2:
+                return None
+            flipped = np.flip(T, axis=axis)
+            if not tp.same_bits(flipped, T) and tp.same_bits(flipped, st.R):
+                order = "ascending" if np.all(np.diff(st.R, axis=axis) >= 0) else "descending"
+                detail = (f"R's {st.acc.name} holds Python's values in the reverse order along the sorted axis "
+                          f"({order} where Python's are {'descending' if order == 'ascending' else 'ascending'})")
+                return "sort-order", detail, BITS
+    return None
+
+
 def _layouts(st, seen):
     """The left side's own value (in R's rounding) transposed or refilled in the other order is R's."""
     for ns in st.namespaces:
@@ -376,7 +403,7 @@ def _refills(T):
     return [np.reshape(T.ravel(order="C"), T.shape, order="F"), np.reshape(T.ravel(order="F"), T.shape, order="C")]
 
 
-STEP_RULES = (_dropped, _recycling, _axis, _constants, _integer_division, _layouts)
+STEP_RULES = (_dropped, _recycling, _axis, _constants, _integer_division, _sort_order, _layouts)
 
 
 def recognise_step(explainer, acc, left_leaf):
