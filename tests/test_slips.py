@@ -100,6 +100,17 @@ def test_the_mistyped_rate_is_reproduced_by_pythons_own_epoch_run_with_that_rate
     assert f"lr = {MISTYPED_RATE!r}" in exhibits["rate"].cause.summary
 
 
+def test_the_division_and_sort_slips_are_what_r_computes_from_pythons_own_epoch(r_session, exhibits):
+    """Independent of the catalogue: R's column means are Python's floored, R's ranked spreads are
+    Python's in the reverse order, and each sentence quotes R's slipped operator."""
+    for folder, name, fix in (("division", "mu", np.floor), ("sort", "S", lambda v: v[:, ::-1])):
+        net = C.network_for(_scenario(folder))
+        r = net.r(r_session, None, 1)
+        own = net.python_epoch({w: r.start[w] for w in net.weights}, ExactKernels())
+        assert np.array_equal(fix(own[name]), r.steps[name][0]) and not np.array_equal(own[name], r.steps[name][0])
+    assert "%/%" in exhibits["division"].cause.summary and "sort(s)" in exhibits["sort"].cause.summary
+
+
 def test_with_float_kernels_the_rate_slip_hides_behind_rounding_and_the_row_says_it_fails(r_session):
     """The issue's new user: float kernels find harmless rounding first; explain's default does not."""
     scenario = _scenario("rate")
