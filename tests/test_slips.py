@@ -12,6 +12,7 @@ import pytest
 
 from crossverify.explain import causes as C
 from crossverify.explain import slip_gallery, slips
+from crossverify.explain import transplant as tp
 from crossverify.explain.chain import render_text
 from crossverify.twins.protocol import load_twin
 from crossverify.twins.scenarios import list_scenarios, load_scenario
@@ -109,6 +110,27 @@ def test_the_division_and_sort_slips_are_what_r_computes_from_pythons_own_epoch(
         own = net.python_epoch({w: r.start[w] for w in net.weights}, ExactKernels())
         assert np.array_equal(fix(own[name]), r.steps[name][0]) and not np.array_equal(own[name], r.steps[name][0])
     assert "%/%" in exhibits["division"].cause.summary and "sort(s)" in exhibits["sort"].cause.summary
+
+
+class _QuotientStep:
+    """The least of a step the division rule reads: one quotient's expression and R's value."""
+
+    def __init__(self, expr, R):
+        self.expr, self.R, self.acc = expr, np.asarray(R, dtype=np.float64), type("Acc", (), {"name": "q"})
+        self.leaf = {"a": np.array([[7.0, -7.0, 9.0]])}.get
+
+    def first(self, expr):
+        return slips._meets(tp.evaluate(expr, self.leaf, tp.chooser(None)), self.R, None)
+
+
+@pytest.mark.parametrize("op, r_value, says", [("floordiv", [[1.75, -1.75, 2.25]], "Python's //"),
+                                               ("div", [[1.0, -2.0, 2.0]], "R's %/%")])
+def test_the_division_rule_names_the_side_that_floors_either_way_round(op, r_value, says):
+    st = _QuotientStep((op, "a", ("const", 4.0)), r_value)
+    seen = {}
+    tp.evaluate(st.expr, st.leaf, tp.chooser(None), seen=seen)
+    key, detail, how = slips._integer_division(st, seen)
+    assert (key, how) == ("integer-division", slips.BITS) and says in detail
 
 
 def test_with_float_kernels_the_rate_slip_hides_behind_rounding_and_the_row_says_it_fails(r_session):

@@ -51,8 +51,8 @@ CATALOGUE = {
              "keep the matrix: matrix(colSums(x), nrow = 1), or x[, j, drop = FALSE]"),
     "fill-order": ("fill order: matrix() fills columns, numpy's reshape fills rows",
                    "matrix(v, nrow, ncol, byrow = TRUE) fills as numpy's reshape does (or reshape(..., order='F'))"),
-    "integer-division": ("integer division (R's %/%) against float division (Python's /)",
-                         "R's %/% and Python's // drop the fraction: use / in R where Python divides with /"),
+    "integer-division": ("integer division (R's %/%, Python's //) against float division (/)",
+                         "R's %/% and Python's // drop the fraction, / keeps it: write the same division on both sides"),
     "sort-order": ("a sort in the other order (R's sort() and order() are ascending unless decreasing = TRUE)",
                    "numpy's -np.sort(-x) or np.sort(x)[::-1] is R's sort(x, decreasing = TRUE)"),
     "random-stream": ("a random draw that is not the same stream",
@@ -339,20 +339,26 @@ def _hyper(st):
 
 
 def _integer_division(st, seen):
-    """A quotient R floors (``%/%``) where Python's ``/`` keeps the fraction: floored, it gives R's."""
+    """A quotient one side floors (R's ``%/%``, Python's ``//``) where the other's ``/`` keeps the
+    fraction: R's floored, or Python's divided exactly, gives R's value."""
     for path, node in _nodes(st.expr):
-        if isinstance(node, str) or node[0] != "div" or path not in seen:
+        if isinstance(node, str) or node[0] not in ("div", "floordiv") or path not in seen:
             continue
         a, b = seen[path][1]
-        with np.errstate(all="ignore"):
-            floored = np.floor_divide(a, b)
-        if not np.all(np.isfinite(floored)) or tp.same_bits(floored, seen[path][2]):
-            continue  # a quotient already whole is no fingerprint
-        how = st.first(_replace(st.expr, path, ("const", floored)))
+        if node[0] == "floordiv":  # Python floors: R's line may divide with /
+            how = st.first(_replace(st.expr, path, ("div",) + tuple(node[1:])))
+            whole, kept = "Python's //", "R's / keeps it"
+        else:
+            with np.errstate(all="ignore"):
+                floored = np.floor_divide(a, b)
+            if not np.all(np.isfinite(floored)) or tp.same_bits(floored, seen[path][2]):
+                continue  # a quotient already whole is no fingerprint
+            how = st.first(_replace(st.expr, path, ("const", floored)))
+            whole, kept = "R's %/%", "Python's / keeps it"
         if how:
             by = f"{float(node[2][1]):g}" if not isinstance(node[2], str) and node[2][0] == "const" else _text(node[2])
-            detail = (f"R's line divides {_text(node[1])} by {by} with %/%, which drops the fraction, "
-                      f"where Python's / keeps it; the quotients floored give R's {st.acc.name}")
+            detail = (f"{_text(node[1])} is divided by {by} with {whole}, which drops the fraction, where {kept}; "
+                      f"divided that way it gives R's {st.acc.name}")
             return "integer-division", detail, how
     return None
 

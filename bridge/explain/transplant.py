@@ -140,6 +140,8 @@ def _apply(op, xs, param, k):
         return k.power(xs[0], xs[1])
     if op == "reshape":
         return np.reshape(x, param)
+    if op == "floordiv":  # numpy's //; R's %/% differs from it only where the quotient is huge
+        return np.floor_divide(xs[0], xs[1])
     if op == "sort":  # a permutation of its operand: no rounding on either side
         return np.sort(xs[0], axis=param)
     if op == "layout":
