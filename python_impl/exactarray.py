@@ -163,6 +163,21 @@ def r_pmin(a, b):
     return np.where(np.isnan(b) | (b < a), b, a)
 
 
+def r_intdiv(a, b):
+    """R's a %/% b on doubles (arithmetic.c's myfloor): the floor of the quotient, corrected by the
+    remainder computed in long double; the quotient itself when it is not finite or b is 0."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    with np.errstate(all="ignore"):
+        q = a / b
+        fq = np.floor(q)
+        tmp = a.astype(np.longdouble) - fq.astype(np.longdouble) * b.astype(np.longdouble)
+        out = (fq.astype(np.longdouble) + np.floor(tmp / b.astype(np.longdouble))).astype(np.float64)
+        # |q| < 1: -1 when the true quotient is negative (a quotient rounded to -0 included), else 0
+        small = np.where((q < 0) | ((a < 0) & (b > 0)) | ((a > 0) & (b < 0)), -1.0, 0.0)
+    out = np.where(np.abs(q) < 1, small, out)
+    return np.where((b == 0) | ~np.isfinite(q), q, out)
+
+
 def _floats(fn):
     return lambda *xs: fn(*(np.asarray(x, dtype=np.float64) for x in xs))
 
@@ -171,6 +186,7 @@ def _floats(fn):
 # arithmetic, exact selections and comparisons); R's functions where they differ
 EXACT_UFUNCS = {
     np.add: np.add, np.subtract: np.subtract, np.multiply: np.multiply, np.true_divide: np.true_divide,
+    np.floor_divide: r_intdiv,
     np.negative: np.negative, np.positive: np.positive, np.absolute: np.absolute,
     np.square: lambda x: np.multiply(x, x), np.exp: _floats(_R.exp), np.log: libm.log, np.log1p: libm.log1p,
     np.expm1: libm.expm1, np.tanh: libm.tanh, np.sqrt: libm.sqrt, np.power: libm.pow,

@@ -10,7 +10,7 @@ from crossverify.check import bounds
 from crossverify.check.bounds import Node
 from crossverify.python_impl import exactarray as R
 from tests import strategies as S
-from tests.test_bound_rules import assert_bounded, operand, per_epoch
+from tests.test_bound_rules import arith_elements, assert_bounded, operand, per_epoch, same_shape, signed_nonzero
 
 TESTED = set()
 MODERATE = S.floats(-1e3, 1e3)
@@ -128,8 +128,19 @@ def test_rules_for_the_sum_and_mean_of_rows_chosen_by_a_computed_mask_hold(ax):
         assert_bounded(op, left, right, evaluate(op, a, mask, params=shape), a)
 
 
+@covers_rule("floordiv")
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_rule_floordiv_covers_numpy_floor_divide_against_rs_integer_division(data):
+    a = data.draw(operand(st.one_of(MODERATE, arith_elements)))
+    b = data.draw(operand(st.one_of(S.floats(0.5, 4.0), signed_nonzero), valid=lambda v: v != 0, shape=same_shape(a)))
+    with np.errstate(all="ignore"):
+        left = np.floor_divide(a.left, b.left)
+    assert_bounded("floordiv", left, R.r_intdiv(a.right, b.right), evaluate("floordiv", a, b), a, b)
+
+
 def test_each_rule_plain_numpy_brought_has_a_test_here():
-    plain = {"gather", "minimum", "amax", "amin", "argmax", "argmin", "sort", "argsort", "cumsum", "mean_axes",
+    plain = {"floordiv", "gather", "minimum", "amax", "amin", "argmax", "argmin", "sort", "argsort", "cumsum", "mean_axes",
              "var", "std", "where", "compare", "logical", "logical_not", "masked_sum", "masked_mean"}
     assert plain <= bounds.BUILT_IN and plain <= TESTED
 

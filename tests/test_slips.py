@@ -12,6 +12,7 @@ import pytest
 
 from crossverify.explain import causes as C
 from crossverify.explain import slip_gallery, slips
+from crossverify.explain import transplant as tp
 from crossverify.explain.chain import render_text
 from crossverify.twins.protocol import load_twin
 from crossverify.twins.scenarios import list_scenarios, load_scenario
@@ -98,6 +99,38 @@ def test_the_mistyped_rate_is_reproduced_by_pythons_own_epoch_run_with_that_rate
     assert np.array_equal(typed["W"], r.steps["W"][0])
     assert not np.array_equal(own["W"], r.steps["W"][0])
     assert f"lr = {MISTYPED_RATE!r}" in exhibits["rate"].cause.summary
+
+
+def test_the_division_and_sort_slips_are_what_r_computes_from_pythons_own_epoch(r_session, exhibits):
+    """Independent of the catalogue: R's column means are Python's floored, R's ranked spreads are
+    Python's in the reverse order, and each sentence quotes R's slipped operator."""
+    for folder, name, fix in (("division", "mu", np.floor), ("sort", "S", lambda v: v[:, ::-1])):
+        net = C.network_for(_scenario(folder))
+        r = net.r(r_session, None, 1)
+        own = net.python_epoch({w: r.start[w] for w in net.weights}, ExactKernels())
+        assert np.array_equal(fix(own[name]), r.steps[name][0]) and not np.array_equal(own[name], r.steps[name][0])
+    assert "%/%" in exhibits["division"].cause.summary and "sort(s)" in exhibits["sort"].cause.summary
+
+
+class _QuotientStep:
+    """The least of a step the division rule reads: one quotient's expression and R's value."""
+
+    def __init__(self, expr, R):
+        self.expr, self.R, self.acc = expr, np.asarray(R, dtype=np.float64), type("Acc", (), {"name": "q"})
+        self.leaf = {"a": np.array([[7.0, -7.0, 9.0]])}.get
+
+    def first(self, expr):
+        return slips._meets(tp.evaluate(expr, self.leaf, tp.chooser(None)), self.R, None)
+
+
+@pytest.mark.parametrize("op, r_value, says", [("floordiv", [[1.75, -1.75, 2.25]], "Python's //"),
+                                               ("div", [[1.0, -2.0, 2.0]], "R's %/%")])
+def test_the_division_rule_names_the_side_that_floors_either_way_round(op, r_value, says):
+    st = _QuotientStep((op, "a", ("const", 4.0)), r_value)
+    seen = {}
+    tp.evaluate(st.expr, st.leaf, tp.chooser(None), seen=seen)
+    key, detail, how = slips._integer_division(st, seen)
+    assert (key, how) == ("integer-division", slips.BITS) and says in detail
 
 
 def test_with_float_kernels_the_rate_slip_hides_behind_rounding_and_the_row_says_it_fails(r_session):

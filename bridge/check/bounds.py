@@ -245,6 +245,19 @@ def div(a, b):
         return _finish(a.left / b.left, a.right / b.right, P, S, 2 * U)
 
 
+@rule("floordiv")
+def floordiv(a, b):
+    """z = floor(a / b) (numpy's //, R's %/%): both sides' results lie between the floors of the ends of
+    the quotient's interval (the div rule's), so d = floor(hi) - floor(lo): 0 where no integer lies in it."""
+    lo, hi = _span(div(a, b))
+    with np.errstate(invalid="ignore"):
+        d = np.floor(hi) - np.floor(lo)
+    d = np.where(np.isnan(d), np.inf, d)  # a divisor that may be 0, or a quotient that overflows: no bound
+    with np.errstate(all="ignore"):
+        left, right = np.floor_divide(a.left, b.left), np.floor_divide(a.right, b.right)
+    return Node(left, right, d, np.maximum(np.abs(left), np.abs(right)) + d)
+
+
 @rule("sqrt")
 def sqrt(a):
     """z = sqrt(a) (correctly rounded): P = d_a / (sqrt(lo_l) + sqrt(lo_r)) over the operands' interval,

@@ -26,6 +26,7 @@ import numpy as np
 from crossverify.check import bounds
 from crossverify.explain import transplant as tp
 from crossverify.paths import PROJECT_ROOT
+from crossverify.twins.tracing import Params
 
 # the catalogue: key -> (title, the fix a teacher would write on the board)
 CATALOGUE = {
@@ -50,6 +51,10 @@ CATALOGUE = {
              "keep the matrix: matrix(colSums(x), nrow = 1), or x[, j, drop = FALSE]"),
     "fill-order": ("fill order: matrix() fills columns, numpy's reshape fills rows",
                    "matrix(v, nrow, ncol, byrow = TRUE) fills as numpy's reshape does (or reshape(..., order='F'))"),
+    "integer-division": ("integer division (R's %/%, Python's //) against float division (/)",
+                         "R's %/% and Python's // drop the fraction, / keeps it: write the same division on both sides"),
+    "sort-order": ("a sort in the other order (R's sort() and order() are ascending unless decreasing = TRUE)",
+                   "numpy's -np.sort(-x) or np.sort(x)[::-1] is R's sort(x, decreasing = TRUE)"),
     "random-stream": ("a random draw that is not the same stream",
                       "read the draws from the scenario in R: set.seed(s) with runif is not numpy's generator"),
 }
@@ -173,6 +178,8 @@ def _nodes(expr, path=()):
     if isinstance(expr, str) or expr[0] == "const":
         return
     children = expr[1:2] if expr[0] in tp.PARAMETERISED else expr[1:]
+    if children and isinstance(children[-1], Params):  # plain numpy's axis, not an operand
+        children = children[:-1]
     for i, child in enumerate(children):
         yield from _nodes(child, path + (i + 1,))
 
@@ -331,6 +338,53 @@ def _hyper(st):
     return None
 
 
+def _integer_division(st, seen):
+    """A quotient one side floors (R's ``%/%``, Python's ``//``) where the other's ``/`` keeps the
+    fraction: R's floored, or Python's divided exactly, gives R's value."""
+    for path, node in _nodes(st.expr):
+        if isinstance(node, str) or node[0] not in ("div", "floordiv") or path not in seen:
+            continue
+        a, b = seen[path][1]
+        if node[0] == "floordiv":  # Python floors: R's line may divide with /
+            how = st.first(_replace(st.expr, path, ("div",) + tuple(node[1:])))
+            whole, kept = "Python's //", "R's / keeps it"
+        else:
+            with np.errstate(all="ignore"):
+                floored = np.floor_divide(a, b)
+            if not np.all(np.isfinite(floored)) or tp.same_bits(floored, seen[path][2]):
+                continue  # a quotient already whole is no fingerprint
+            how = st.first(_replace(st.expr, path, ("const", floored)))
+            whole, kept = "R's %/%", "Python's / keeps it"
+        if how:
+            by = f"{float(node[2][1]):g}" if not isinstance(node[2], str) and node[2][0] == "const" else _text(node[2])
+            detail = (f"{_text(node[1])} is divided by {by} with {whole}, which drops the fraction, where {kept}; "
+                      f"divided that way it gives R's {st.acc.name}")
+            return "integer-division", detail, how
+    return None
+
+
+def _sort_order(st, seen):
+    """R's value is Python's sorted the other way along the sort's axis: the direction forgotten."""
+    for path, node in _nodes(st.expr):
+        if isinstance(node, str) or node[0] != "sort" or path not in seen:
+            continue
+        axis = node[-1].value
+        for ns in st.namespaces:
+            try:
+                T = np.asarray(st.value(st.expr, ns), dtype=np.float64)
+            except (tp.Untransplantable, ValueError):
+                return None
+            if T.ndim == 0 or T.shape[axis] < 2:
+                return None
+            flipped = np.flip(T, axis=axis)
+            if not tp.same_bits(flipped, T) and tp.same_bits(flipped, st.R):
+                order = "ascending" if np.all(np.diff(st.R, axis=axis) >= 0) else "descending"
+                detail = (f"R's {st.acc.name} holds Python's values in the reverse order along the sorted axis "
+                          f"({order} where Python's are {'descending' if order == 'ascending' else 'ascending'})")
+                return "sort-order", detail, BITS
+    return None
+
+
 def _layouts(st, seen):
     """The left side's own value (in R's rounding) transposed or refilled in the other order is R's."""
     for ns in st.namespaces:
@@ -355,7 +409,7 @@ def _refills(T):
     return [np.reshape(T.ravel(order="C"), T.shape, order="F"), np.reshape(T.ravel(order="F"), T.shape, order="C")]
 
 
-STEP_RULES = (_dropped, _recycling, _axis, _constants, _layouts)
+STEP_RULES = (_dropped, _recycling, _axis, _constants, _integer_division, _sort_order, _layouts)
 
 
 def recognise_step(explainer, acc, left_leaf):

@@ -26,6 +26,7 @@ import numpy as np
 
 from crossverify.check.ulp import ulp_distance
 from crossverify.python_impl.kernels import ExactKernels, internal_matprod
+from crossverify.twins.tracing import Params
 
 # the fused nodes of tracing.py and every xp operation: the occurrences a swap may change
 ROUNDING_OPS = ("dot", "exp", "sigmoid", "sum", "mean", "tanh", "log", "log1p", "expm1", "sqrt", "abs",
@@ -139,6 +140,10 @@ def _apply(op, xs, param, k):
         return k.power(xs[0], xs[1])
     if op == "reshape":
         return np.reshape(x, param)
+    if op == "floordiv":  # numpy's //; R's %/% differs from it only where the quotient is huge
+        return np.floor_divide(xs[0], xs[1])
+    if op == "sort":  # a permutation of its operand: no rounding on either side
+        return np.sort(xs[0], axis=param)
     if op == "layout":
         return np.asarray(param[1](x), dtype=np.float64)
     raise Untransplantable(op)
@@ -155,6 +160,8 @@ def evaluate(expr, leaf, kernels_at, path=(), seen=None):
         return np.asarray(args[0], dtype=np.float64)
     param = args[1] if op in PARAMETERISED else None
     children = args[:1] if op in PARAMETERISED else args
+    if args and isinstance(args[-1], Params):  # plain numpy's operations carry their axis last
+        param, children = args[-1].value, args[:-1]
     xs = [evaluate(child, leaf, kernels_at, path + (i + 1,), seen) for i, child in enumerate(children)]
     with np.errstate(all="ignore"):
         value = np.asarray(_apply(op, xs, param, kernels_at(path) if op in ROUNDING_OPS else None),

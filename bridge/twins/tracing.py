@@ -74,6 +74,7 @@ def _value(x):
 
 # numpy ufuncs a twin may call on a traced array, by registry name
 UFUNCS = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div", np.negative: "neg",
+          np.floor_divide: "floordiv",
           np.exp: "exp", np.log: "log", np.tanh: "tanh", np.sqrt: "sqrt", np.maximum: "maximum",
           np.minimum: "minimum", np.absolute: "abs", np.square: "square", np.log1p: "log1p", np.expm1: "expm1",
           np.power: "pow"}

@@ -21,6 +21,8 @@ SLIPS = {
     "fill": "fill-order",
     "shift": "index-shift",
     "random": "random-stream",
+    "division": "integer-division",
+    "sort": "sort-order",
 }
 
 
@@ -51,6 +53,7 @@ def declare(twin_file):
             Step(8, "G", "G = Z^T E / n"),
             Step(9, "W", "W = W - lr G"),
             Step(10, "loss", "loss = mean(E^2)"),
+            Step(11, "S", "S = s sorted, largest first (numpy sorts ascending: -np.sort(-s))"),
         ),
         inputs={"X": "X = features, one sample per row", "Y": "Y = two targets per sample",
                 "draws": "draws = the starting weights as one row of uniform draws",

@@ -1,14 +1,14 @@
 """The algorithm every twin of the slip gallery translates (examples/slips/*/slip_net.R): standardise
 the features, then fit a linear model with two outputs by full-batch gradient descent on the mean
 squared error. On the way it reports each feature's slope on the others and their row softmax: the
-steps where translations to R usually slip.
+steps where translations to R usually slip. Last it ranks the features' spreads, largest first.
 
 Rows of X are samples. Operations whose rounding differs between numpy and R go through ``xp``.
 
-One epoch, steps 1-10:
+One epoch, steps 1-11:
   mu = column means of X, Xc = X - mu, s = column standard deviations (np.std: divides by n),
   Z = Xc / s, C = Z^T Xc / n (slope of each feature on each standardised one), P = exp(C) / (row sums of exp(C)),
-  E = Z W - Y, G = Z^T E / n, W <- W - lr G, loss = mean(E^2)
+  E = Z W - Y, G = Z^T E / n, W <- W - lr G, loss = mean(E^2), S = s sorted, largest first
 The starting W is the scenario's draws after the first, laid out row by row (numpy's reshape fills rows
 first).
 """
@@ -37,7 +37,7 @@ def start(draws, state):
 
 
 def epoch(X, Y, state, lr, xp):
-    """Steps 1-10 once, from ``state`` (W); every intermediate by name."""
+    """Steps 1-11 once, from ``state`` (W); every intermediate by name."""
     n = X.shape[0]
     W = state["W"]
     mu = column_means(X, xp)  # rosetta: slip-net 1
@@ -50,4 +50,5 @@ def epoch(X, Y, state, lr, xp):
     G = xp.crossprod(Z, E) / n  # rosetta: slip-net 8
     W = W - lr * G  # rosetta: slip-net 9
     loss = np.reshape(xp.mean(E ** 2), (1, 1))  # rosetta: slip-net 10
-    return {"mu": mu, "Xc": Xc, "s": s, "Z": Z, "C": C, "P": P, "E": E, "G": G, "W": W, "loss": loss}
+    S = -np.sort(-s, axis=1)  # rosetta: slip-net 11
+    return {"mu": mu, "Xc": Xc, "s": s, "Z": Z, "C": C, "P": P, "E": E, "G": G, "W": W, "loss": loss, "S": S}

@@ -24,5 +24,6 @@ epoch <- function(X, Y, state, lr) {
   G <- crossprod(Z, E) / n  # rosetta: slip-net 8
   W <- W - lr * G  # rosetta: slip-net 9
   loss <- matrix(mean(E^2), 1, 1)  # rosetta: slip-net 10
-  list(mu = mu, Xc = Xc, s = s, Z = Z, C = C, P = P, E = E, G = G, W = W, loss = loss)
+  S <- matrix(sort(s, decreasing = TRUE), nrow = 1)  # rosetta: slip-net 11
+  list(mu = mu, Xc = Xc, s = s, Z = Z, C = C, P = P, E = E, G = G, W = W, loss = loss, S = S)
 }
