@@ -123,7 +123,8 @@ def test_run_on_a_copied_example_twin_meets_every_check(installed):
 def test_doctor_finds_r_and_its_sources_inside_the_installed_package(installed):
     code, out, err = crossverify(installed, "doctor", "--format", "json")
     assert code == 0, err + out
-    assert json.loads(out)
+    items = {item["name"]: item for item in json.loads(out)["items"]}
+    assert items["R session"]["ok"] and all(item["ok"] for item in items.values()), items
 
 
 FOREIGN_TEST = '''
