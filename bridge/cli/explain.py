@@ -3,11 +3,10 @@ operation whose rounding (or formula) differs to the numbers the source prints
 (bridge/explain/causes.py)."""
 import json
 
-from crossverify.cli.options import add_twin_option, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_OK, add_run_options
 
 
 def add_parser(sub):
-    from crossverify.check import verify
     from crossverify.explain.causes import AGAINST
 
     parser = sub.add_parser(
@@ -17,22 +16,13 @@ def add_parser(sub):
                     "of operations whose switch to R's rounding reproduces R's bits there (or: the formula "
                     "differs, with both source lines), how the difference spreads through the epoch and grows "
                     "across epochs, and what that means for the numbers the source prints.")
-    add_fixtures_option(parser)
-    add_twin_option(parser)
-    parser.add_argument("--scenario", default=None,
-                        help="scenario (default: the first of the fixtures folder, or of the twin's scenarios)")
-    parser.add_argument("--variant", default=None, help="R variant (default: the twin's reference variant)")
-    parser.add_argument("--kernels", default=None, choices=verify.KERNELS,
-                        help="Python kernels: exact or float (plain numpy). Default, with --mode not given either: "
-                             "the first row of `crossverify run` that does not meet its expectation, exact kernels "
-                             "first (float free-running when every row meets, which the account says)")
-    parser.add_argument("--mode", default=None, choices=verify.MODES,
-                        help="free-running (each side follows its own trajectory) or lockstep; default: see --kernels")
+    add_run_options(parser, mode=True,
+                    kernels_default="the first row of `crossverify run` that does not meet its expectation, exact "
+                                    "kernels first, and its mode (float free-running when every row meets, which the "
+                                    "account says)")
     parser.add_argument("--against", default="python", choices=AGAINST,
                         help="the left side: python (default) or, for a non-reference variant, the Python model of "
                              "that R variant")
-    parser.add_argument("--epochs", type=int, default=None, metavar="N",
-                        help="run N epochs instead of the scenario's own")
     parser.add_argument("--at", action="append", default=[], metavar="EPOCH:STEP",
                         help="also account for this later step (a step number or an intermediate's name), followed "
                              "back to its origin; repeatable (default, free-running: the last state step at the "
@@ -50,7 +40,7 @@ def add_parser(sub):
 
 
 def run(args, out):
-    from crossverify.cli.options import check_epochs, scenario_from_args
+    from crossverify.cli.options import one_run
     from crossverify.errors import CrossverifyError
     from crossverify.explain.causes import explain, parse_site, row_choice
     from crossverify.explain.chain import render_text, to_json
@@ -58,14 +48,14 @@ def run(args, out):
 
     if args.gallery or args.out:
         return run_gallery(args, out)
-    check_epochs(args)
     if args.figure and not args.figure.endswith(".png"):
         raise CrossverifyError(f"--figure {args.figure}: the figure is written as PNG; give a name ending in .png.")
-    scenario = scenario_from_args(args)
+    request = one_run(args, kernels=False)  # explain chooses the row when --kernels is not given
+    scenario = request.scenario
     sites = [parse_site(s, scenario.twin) for s in args.at]  # every input checked before R starts
     session = get_session()
-    row = row_choice(session, scenario, args.variant, args.kernels, args.mode, args.epochs)
-    ex = explain(session, scenario, args.variant, row.kernels, row.mode, args.epochs, sites, args.against)
+    row = row_choice(session, scenario, request.variant, request.kernels, request.mode, request.epochs)
+    ex = explain(session, scenario, request.variant, row.kernels, row.mode, request.epochs, sites, args.against)
     ex.row = row
     if args.figure:
         if ex.growth is None:

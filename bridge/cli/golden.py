@@ -12,7 +12,7 @@ does not (naming the first epoch, step and intermediate that changed), 2 for bad
 import json
 
 from crossverify.check import golden
-from crossverify.cli.options import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_run_options, twin_and_fixtures
 
 
 def add_parser(subparsers):
@@ -28,10 +28,7 @@ def add_parser(subparsers):
         "record", help="compute and write the golden digests (refuses to overwrite without --force)",
         description="Run every variant in Python (exact kernels) and in R, and write the digests to "
                     "<fixtures>/golden/<scenario>.json, atomically. An existing record is replaced only with --force.")
-    add_fixtures_option(record)
-    record.add_argument("--scenario", action="append", metavar="S",
-                        help="only this scenario (repeatable; default: every scenario)")
-    add_twin_option(record)
+    add_run_options(record, many=True, variant=False, kernels=False, epochs=False)
     record.add_argument("--force", action="store_true", help="replace existing records")
     record.set_defaults(handler=cmd_record)
 
@@ -40,14 +37,9 @@ def add_parser(subparsers):
         description="Recompute every recorded digest and name the first (epoch, step, intermediate) that "
                     "changed. Each language is run on its own, so a change to either side alone is caught. "
                     "Exit 0 only when everything matches.")
-    add_fixtures_option(check)
+    add_run_options(check, many=True, kernels=False, epochs=False)
     check.add_argument("--impl", choices=golden.IMPLS, default=None,
                        help="check only this language (default: both, each on its own)")
-    check.add_argument("--scenario", action="append", metavar="S",
-                       help="only this scenario (repeatable; default: every recorded one)")
-    check.add_argument("--variant", action="append", metavar="V",
-                       help="only this R variant (repeatable; scenarios whose twin lacks it are skipped)")
-    add_twin_option(check)
     check.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     check.set_defaults(handler=cmd_check)
     return parser

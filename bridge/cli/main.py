@@ -20,10 +20,10 @@ import warnings
 
 import numpy as np
 
-from crossverify.cli.options import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNCHECKED, add_fixtures_option, add_memory_option, add_twin_option,
-                                progress_printer, run_request, scenario_from_args)
+from crossverify.cli.options import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNCHECKED, add_memory_option,
+                                    add_run_options, one_run, progress_printer, run_request)
 from crossverify.errors import CrossverifyError
-from crossverify.twins.request import AUDITS, KERNELS, MODES, Kernels, check_name, epochs_for
+from crossverify.twins.request import AUDITS, Kernels
 
 # Further sub-commands live in modules of their own, each with ``add_parser(subparsers)`` that
 # registers its parser and ``set_defaults(handler=...)``; ``handler(args, out)`` returns the exit code.
@@ -43,18 +43,7 @@ def build_parser():
     run = sub.add_parser("run", help="compare Python and R on every scenario, variant, kernels and mode",
                          description="Compare Python and R; with no options, everything. Exit 0 only "
                                      "when every row meets its expectation.")
-    add_fixtures_option(run)
-    run.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
-    add_twin_option(run)
-    run.add_argument("--variant", action="append", metavar="V",
-                     help="only this R variant (repeatable; the twin declares its variants in its twin.py)")
-    run.add_argument("--kernels", action="append", metavar="K",
-                     help=f"only these Python kernels (repeatable): {', '.join(KERNELS)}")
-    run.add_argument("--mode", action="append", metavar="M",
-                     help=f"only this comparison mode (repeatable): {', '.join(MODES)}")
-    run.add_argument("--epochs", type=int, default=None, metavar="N",
-                     help="run N epochs instead of each scenario's own (every intermediate of every epoch is kept "
-                          "when that is small, else checkpoints)")
+    add_run_options(run, many=True, mode=True)
     run.add_argument("--audit", choices=AUDITS, default="checkpoints",
                      help="checkpoints (default): long runs keep every intermediate at checkpoint epochs and "
                           "the weights at every epoch; full: every intermediate of every epoch, streamed in chunks")
@@ -68,15 +57,8 @@ def build_parser():
     trace = sub.add_parser("trace", help="write one implementation's trace to a .npz file",
                            description="Write the initial weights and every intermediate of every epoch "
                                        "(keys init/<name> and epoch<k>/<name>) to a plain .npz file.")
-    add_fixtures_option(trace)
-    trace.add_argument("--scenario", default=None,
-                       help="scenario (default: the first of the fixtures folder, or of the twin's, by name)")
-    add_twin_option(trace)
+    add_run_options(trace)
     trace.add_argument("--impl", choices=("python", "r"), required=True, help="which implementation")
-    trace.add_argument("--variant", default=None,
-                       help="R variant (default: the twin's reference, the one Python should equal)")
-    trace.add_argument("--kernels", default="exact", help="Python kernels: exact or float (default: exact)")
-    trace.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the scenario's)")
     trace.add_argument("--record", choices=("checkpoints", "all"), default="checkpoints",
                        help="which epochs keep every intermediate: checkpoints (default; every epoch for short "
                             "runs, every 1000th and the last for long ones) or all (gigabytes for a long run)")
@@ -180,7 +162,7 @@ def cmd_run(args, out):
     from crossverify.session.rsession import get_session
 
     request = run_request(args)  # every input checked before the long part
-    check_run_fits(request.scenarios, args)
+    check_run_fits(request, args)
     session = get_session()
     with progress_printer() as progress, warnings.catch_warnings(), np.errstate(all="ignore"):
         # numpy's overflow and invalid-value warnings: the rows say where values stopped being finite
@@ -209,21 +191,19 @@ def run_exit_code(rows, allow_unchecked):
     return EXIT_OK
 
 
-def check_run_fits(scenarios, args):
+def check_run_fits(request, args):
     """Refuse, before R starts, a run whose estimated memory exceeds what this machine has (bridge/check/budget.py)."""
-    from crossverify.check import budget, verify
+    from crossverify.check import budget
     from crossverify.twins.runner import network_for
     estimates = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for scenario in scenarios:
-            net = network_for(scenario)
-            variants = [v for v in net.variants if not args.variant or v in args.variant]
-            estimates.append(budget.estimate_run(net, epochs_for(args.epochs, scenario), variants,
-                                                 args.kernels or verify.KERNELS, args.mode or verify.MODES,
-                                                 args.audit))
+        for scenario in request.scenarios:
+            estimates.append(budget.estimate_run(network_for(scenario), request.epochs_of(scenario),
+                                                 request.variants_of(scenario), request.kernels, request.modes,
+                                                 request.audit))
     budget.refuse_if_too_big(estimates, args.ignore_memory_estimate,
-                             lighter=None if args.audit == "full" else "--audit full")
+                             lighter=None if request.audit == "full" else "--audit full")
     return estimates
 
 
@@ -236,12 +216,9 @@ def write_npz_atomically(path, arrays):
 def cmd_trace(args, out):
     from crossverify.twins.runner import network_for
 
-    scenario = scenario_from_args(args)
+    request = one_run(args)
+    scenario, variant, kernels, epochs = request.scenario, request.variant, request.kernels, request.epochs
     net = network_for(scenario)
-    variant = args.variant or net.reference_variant
-    check_name("variant", variant, net.variants)
-    kernels = Kernels(args.kernels)
-    epochs = epochs_for(args.epochs, scenario)
     if args.format == "npz" and not args.out.endswith(".npz"):
         raise CrossverifyError(f"--out {args.out}: the trace is written as .npz; give a file name ending in .npz.")
     if args.format == "npz":
@@ -270,12 +247,12 @@ def cmd_trace(args, out):
     if args.format == "folder":
         from crossverify.check import traceio
         producer = {"language": "python" if args.impl == "python" else "R", "implementation": args.impl,
-                    **({"kernels": args.kernels} if args.impl == "python" else {"variant": variant})}
+                    **({"kernels": kernels} if args.impl == "python" else {"variant": variant})}
         traceio.write_folder(args.out, traceio.from_trace(trace, net.twin, scenario.name, producer))
     else:
         write_npz_atomically(args.out, trace.to_npz_dict())
     out.write(f"wrote {args.out}: {len(trace)} of {epochs} epochs with all {len(trace.names)} intermediates "
-              f"({args.impl}{', ' + args.kernels + ' kernels' if args.impl == 'python' else ', variant ' + variant})\n")
+              f"({args.impl}{', ' + kernels + ' kernels' if args.impl == 'python' else ', variant ' + variant})\n")
     return EXIT_OK
 
 

@@ -19,6 +19,51 @@ def add_twin_option(parser):
                              "are read from PATH/scenarios unless --fixtures says otherwise")
 
 
+def add_run_options(parser, many=False, variant=True, kernels=True, mode=False, epochs=True, kernels_default=None):
+    """The options that say what a run covers, declared once for every command: --fixtures, --twin,
+    --scenario and --variant, and (where the command takes them) --kernels, --mode and --epochs.
+    ``many``: each repeatable, unset meaning "every one" (run, golden, report); else one, unset
+    meaning the first scenario, the twin's reference variant, ``kernels_default`` (how the command
+    chooses, said in its help) and the scenario's epochs. Names are checked by the run request
+    (bridge/twins/request.py), not here."""
+    from crossverify.twins.request import MODES, NAMES
+    one = {} if many else {"default": None}
+    repeat = {"action": "append"} if many else {}
+    again = " (repeatable; default: every one)" if many else ""
+    add_fixtures_option(parser)
+    add_twin_option(parser)
+    parser.add_argument("--scenario", metavar="S", **repeat, **one,
+                        help=f"only this scenario{again}" if many else
+                        "scenario (default: the first of the fixtures folder, or of the twin's scenarios, by name)")
+    if variant:
+        parser.add_argument("--variant", metavar="V", **repeat, **one,
+                            help=f"only this R variant{again}; the twin declares its variants in its twin.py" if many
+                            else "R variant (default: the twin's reference variant, the one Python should equal)")
+    if kernels:
+        parser.add_argument("--kernels", metavar="K", **repeat, **one,
+                            help=f"only these Python kernels{again}: {', '.join(NAMES)}" if many else
+                            f"Python kernels: {' or '.join(NAMES)} (default: {kernels_default or NAMES[0]}); "
+                            f"{NAMES[0]} does R's arithmetic, so any difference is real")
+    if mode:
+        parser.add_argument("--mode", metavar="M", **repeat, **one,
+                            help=f"only this comparison mode{again}: {', '.join(MODES)}" if many else
+                            f"comparison mode: {' or '.join(MODES)}; lockstep starts each epoch from R's state")
+    if epochs:
+        parser.add_argument("--epochs", type=int, default=None, metavar="N",
+                            help="run N epochs instead of each scenario's own")
+
+
+def one_run(args, kernels=True):
+    """The OneRun (bridge/twins/request.py) of a one-comparison command's options, every name checked
+    before R starts; ``kernels=False``: the command chooses the kernels when --kernels is not given."""
+    from crossverify.twins.request import NAMES, OneRun
+    chosen = getattr(args, "kernels", None)
+    default = NAMES[0] if kernels else None
+    return OneRun.build(scenario_from_args(args), getattr(args, "variant", None),
+                        default if chosen is None else chosen, getattr(args, "epochs", None),
+                        getattr(args, "mode", None))
+
+
 def run_request(args):
     """The RunRequest (bridge/twins/request.py) of ``run``'s options, every name checked."""
     from crossverify.twins.request import RunRequest

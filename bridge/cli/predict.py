@@ -7,7 +7,7 @@ exact kernels does not agree, 2 for bad input, 3 when R cannot be started.
 """
 import json
 
-from crossverify.cli.options import check_epochs, scenario_from_args, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_run_options, one_run
 
 
 def add_parser(sub):
@@ -17,32 +17,18 @@ def add_parser(sub):
                     "--input through the twin's declared predict functions in both languages, and say whether "
                     "they agree bit for bit (else how many ULPs apart). Where R's variant cannot score the rows, "
                     "R's own error is shown and explained.")
-    parser.add_argument("--scenario", default=None, metavar="S",
-                        help="the scenario to train on (default: the first scenario of the fixtures folder, by name)")
-    add_fixtures_option(parser)
-    parser.add_argument("--twin", default=None, metavar="T",
-                        help="a twin of your own (folder of its twin.py); its scenarios are read from T/scenarios "
-                             "unless --fixtures says otherwise")
+    add_run_options(parser)
     parser.add_argument("--input", required=True, metavar="FILE", help="the new rows: .csv or .npy, one sample per row")
     parser.add_argument("--trace", default=None, metavar="TRACE",
                         help="take the trained state from this trace (a trace folder or .npz) instead of training")
-    parser.add_argument("--kernels", default="exact", help="Python kernels: exact (default) or float")
-    parser.add_argument("--variant", default=None, help="R variant (default: the twin's reference)")
-    parser.add_argument("--epochs", type=int, default=None, metavar="N",
-                        help="train N epochs instead of the scenario's own")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     parser.set_defaults(handler=run)
 
 
 def run(args, out):
-    from crossverify.check import verify
-    from crossverify.twins.request import Kernels
     from crossverify.explain.predict import predict, read_rows, render
-    scenario = scenario_from_args(args)  # --scenario, else the twin's first
-    Kernels(args.kernels)
-    if args.variant is not None:
-        verify.check_name("variant", args.variant, tuple(scenario.twin.variants))
-    check_epochs(args)
+    request = one_run(args)  # --scenario, else the twin's first; every name checked
+    scenario = request.scenario
     rows = read_rows(args.input)
     trace = None
     if args.trace:
@@ -54,7 +40,7 @@ def run(args, out):
     field = input_names(scenario.twin)
     orient_rows(scenario.twin, field, rows, net.data[field])  # bad rows are refused before R starts
     from crossverify.session.rsession import get_session
-    result = predict(get_session(), scenario, rows, args.variant, args.kernels, trace, args.epochs)
+    result = predict(get_session(), scenario, rows, request.variant, request.kernels, trace, request.epochs)
     if args.format == "json":
         json.dump({"input": args.input, **result.to_dict()}, out, indent=2)
         out.write("\n")

@@ -3,7 +3,7 @@ and figures of Python and R training side by side (bridge/explain/report.py), fo
 scenarios (``--twin PATH``: a twin of your own and its PATH/scenarios)."""
 import sys
 
-from crossverify.cli.options import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option, progress_printer
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_run_options, progress_printer, twin_and_fixtures
 
 
 def add_parser(sub):
@@ -15,11 +15,9 @@ def add_parser(sub):
                     "decision boundary of a network on two features), plus DIR/figures/*.png and "
                     "DIR/report.json. The folder is written whole or not at all. Exit 0 only when every check "
                     "and number is as expected.")
-    add_fixtures_option(parser)
-    add_twin_option(parser)
+    add_run_options(parser, many=True, variant=False, kernels=False, epochs=False)
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="the folder to write (new, empty, or a previous report)")
-    parser.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
     parser.set_defaults(handler=run)
 
 

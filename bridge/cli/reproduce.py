@@ -4,7 +4,7 @@ The numbers are those each scenario's twin declares (``Twin.printed``); with ``-
 of your own and its scenarios (PATH/scenarios unless ``--fixtures`` says otherwise)."""
 import json
 
-from crossverify.cli.options import add_twin_option, twin_and_fixtures, EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_run_options, twin_and_fixtures
 
 
 def add_parser(sub):
@@ -13,9 +13,7 @@ def add_parser(sub):
                             description="One row per number the source prints (declared by each twin): the "
                                         "printed text, Python's and R's values to the same digits, and a status. "
                                         "Exit 0 only when every row has the status it is expected to have.")
-    add_fixtures_option(parser)
-    add_twin_option(parser)
-    parser.add_argument("--scenario", action="append", metavar="S", help="only this scenario (repeatable)")
+    add_run_options(parser, many=True, variant=False, kernels=False, epochs=False)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     parser.set_defaults(handler=run)
 

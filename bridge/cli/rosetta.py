@@ -3,7 +3,7 @@ from its source files, with prediction on new data and the translation pitfalls 
 (bridge/explain/rosetta.py)."""
 import sys
 
-from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_FAILED, EXIT_OK, add_fixtures_option, add_twin_option
 
 
 def add_parser(sub):
@@ -14,10 +14,7 @@ def add_parser(sub):
                     "new data, and the pitfalls of translating numpy into R the twins declare, each with the test "
                     "that demonstrates it. Exit 1 when a step lacks its Python or its R line.")
     add_fixtures_option(parser)
-    parser.add_argument("--twin", metavar="PATH", default=None,
-                        help="only this twin: the folder holding its twin.py (docs/TWINS.md); its scenarios for the "
-                             "prediction are read from PATH/scenarios unless --fixtures says otherwise "
-                             "(default: every shipped twin)")
+    add_twin_option(parser)  # default: every shipped twin
     parser.add_argument("--format", choices=("markdown", "html"), default="markdown",
                         help="output format (default: markdown)")
     parser.add_argument("--out", metavar="FILE", default=None, help="write to FILE instead of standard output")

@@ -2,7 +2,7 @@
 "Visualization of steps for Neural Network methodology", computed; bridge/explain/steps.py)."""
 import json
 
-from crossverify.cli.options import add_twin_option, scenario_from_args, EXIT_OK, add_fixtures_option
+from crossverify.cli.options import EXIT_OK, add_run_options, one_run
 
 
 def add_parser(sub):
@@ -12,15 +12,7 @@ def add_parser(sub):
                     "Python and from R side by side, read from the twin's declaration, cells whose bits differ "
                     "marked with *, each differing step with a sentence on why; then prediction on new data when "
                     "the twin declares predict functions.")
-    add_fixtures_option(parser)
-    add_twin_option(parser)
-    parser.add_argument("--scenario", default=None,
-                        help="scenario (default: the first of the fixtures folder, or of the twin's scenarios)")
-    parser.add_argument("--variant", default=None,
-                        help="R variant (default: the twin's reference variant, the one Python should equal)")
-    parser.add_argument("--kernels", default="exact",
-                        help="Python kernels: exact (default; R's arithmetic, so any mark is a real difference) "
-                             "or float (plain numpy, as the article runs it)")
+    add_run_options(parser, epochs=False)
     parser.add_argument("--epoch", type=int, default=0, metavar="N",
                         help="which epoch, counted from 0 as the article prints them (default: 0; at most the "
                              "scenario's epochs - 1)")
@@ -37,9 +29,9 @@ def run(args, out):
 
     if args.columns is not None and args.columns < 0:
         raise CrossverifyError(f"--columns {args.columns}: give a number of columns, or 0 for all of them.")
-    scenario = scenario_from_args(args)
-    check_arguments(scenario, args.variant, args.kernels, args.epoch)  # before R starts
-    walk = walkthrough(get_session(), scenario, args.variant, args.kernels, args.epoch)
+    request = one_run(args)
+    check_arguments(request.scenario, request.variant, request.kernels, args.epoch)  # before R starts
+    walk = walkthrough(get_session(), request.scenario, request.variant, request.kernels, args.epoch)
     if args.format == "json":
         json.dump(to_json(walk, args.columns), out, indent=1)
         out.write("\n")

@@ -94,3 +94,29 @@ class RunRequest:
 
     def epochs_of(self, scenario):
         return epochs_for(self.epochs, scenario)
+
+    def variants_of(self, scenario):
+        """The variants this request runs on ``scenario``: the named ones the scenario's twin has, else all of its."""
+        return tuple(v for v in scenario.twin.variants if not self.variants or v in self.variants)
+
+
+@dataclass(frozen=True)
+class OneRun:
+    """One comparison's settings (trace, steps, predict, explain): a loaded scenario, the R variant
+    (the twin's reference when none is named), the Python kernels (None only where the command
+    chooses them, as explain does) and the epochs, the scenario's own applied here."""
+
+    scenario: object
+    variant: str
+    kernels: object
+    epochs: int
+    mode: str = None
+
+    @classmethod
+    def build(cls, scenario, variant=None, kernels=KERNELS[0], epochs=None, mode=None):
+        twin = scenario.twin
+        variant = check_name("variant", twin.reference if variant is None else variant, tuple(twin.variants))
+        if mode is not None:
+            check_name("mode", mode, MODES)
+        return cls(scenario, variant, None if kernels is None else Kernels(kernels), epochs_for(epochs, scenario),
+                   mode)
