@@ -181,10 +181,6 @@ def reduce_to_declared(state, declared):
     return (reduced if not per_sample else None), per_sample
 
 
-def _r_list(session, arrays):
-    return session.ro.ListVector({k: session.to_r(v) for k, v in arrays.items()})
-
-
 def _shape(s):
     return "x".join(map(str, s))
 
@@ -247,24 +243,17 @@ def _as_samples(out, axis):
 def score_in_r(session, run, result, variant, name, matrix, r_state, declared, axis):
     """R's prediction, with its state laid out for the new rows when it can be (module docstring)."""
     twin = run.twin
-    env = session.twin_env(twin)
-    fixed = {**run.r_data(session), name: session.to_r(matrix)}
-    fixed.update({k: session.ro.FloatVector([v]) for k, v in run.hyper.items()})
-    fixed.update(twin.variants[variant].r_args)
+    new = {name: matrix}
     reduced, per_sample = reduce_to_declared(r_state, declared)
     if reduced is not None and twin.r.start:
         # R lays the drawn state out for its data (its start function); so it does for the new rows
-        state_r = session.call_in(env, "call_by_name", session.call_in(env, "get", twin.r.start, envir=env),
-                                  session.ro.ListVector({**fixed, "state": _r_list(session, reduced)}))
+        state_r = run.r_start(session, variant, state=reduced, data=new)
         result.r_layout = (f"the trained state, in its declared shapes, laid out for the {result.rows} new rows by "
                            f"{twin.r.start}(), as R laid out the drawn one for the training rows")
     else:
-        state_r = _r_list(session, r_state)
-    predict_fn = session.call_in(env, "get", twin.r.predict, envir=env)
+        state_r = r_state
     try:
-        out = session.call_in(env, "call_by_name", predict_fn,
-                              session.ro.ListVector({**fixed, "state": state_r}))
-        result.r = _as_samples(session.from_r(out), axis)
+        result.r = _as_samples(run.r_predict(session, state_r, variant, new), axis)
     except RCallError as exc:
         result.r_error = str(exc)
         result.explanation = _explain(result, per_sample, variant, twin, run.data[name].shape[axis])

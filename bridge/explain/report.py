@@ -152,20 +152,7 @@ def loss_series(run, trace):
     """The per-epoch loss the twin declares (``loss``): the mean of an intermediate, or what its loss
     function returns from the intermediates it names; None when the twin declares none or the trace
     does not hold what it needs at every epoch."""
-    loss = run.twin.loss
-    if loss is None:
-        return None
-    series = per_epoch(trace)
-    if isinstance(loss, str) and ":" not in loss:
-        if loss not in series:
-            return None
-        return series[loss].reshape(len(series[loss]), -1).mean(axis=1)
-    from crossverify.twins.protocol import call_by_name
-    fn = run.twin.resolve(loss, "loss")
-    needed = [p.name for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
-    if not set(needed) <= set(series):
-        return None
-    return np.asarray(call_by_name(fn, series, f"{run.network!r} loss"), dtype=np.float64).reshape(-1)
+    return run.net.loss(per_epoch(trace))
 
 
 def loss_label(twin):

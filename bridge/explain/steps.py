@@ -289,22 +289,6 @@ def _views(walk, net, py, r, r_data):
 
 # -- prediction on new data -----------------------------------------------------------------------
 
-def _r_caller(session, env):
-    """``r_call(fn, *args)`` for hooks: an R function of the twin's files, numpy arrays sent as R arrays."""
-    def convert(value):
-        return session.to_r(value) if isinstance(value, np.ndarray) else value
-
-    def r_call(fn, *args, **kwargs):
-        return session.call_in(env, fn, *map(convert, args), **{k: convert(v) for k, v in kwargs.items()})
-
-    return r_call
-
-
-def _r_formals(session, env, fn):
-    names = session.call_in(env, "names", session.call_in(env, "formals", session.call_in(env, "get", fn, envir=env)))
-    return [] if names == session.ro.NULL else list(names)
-
-
 def _doc_line(fn):
     doc = (getattr(fn, "__doc__", None) or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
@@ -323,13 +307,13 @@ def prediction(session, net, py_state, r_state, variant, kernels):
         plan = dict(call_by_name(hook, {
             **net.data, **net.hyper, "state": py_state, "r_state": r_state, "variant": variant,
             "preprocessing": net.scenario.preprocessing, "scenario": net.scenario,
-            "r_call": _r_caller(session, net.r_env(session))}, f"{twin.name!r} new_data"))
+            "r_call": net.r_caller(session)}, f"{twin.name!r} new_data"))
     data = plan.get("data") or {k: net.data[k] for k in twin.data}
     python = net.python_predict(py_state, get_kernels(kernels), data)
     out = Prediction(data, np.asarray(python, dtype=np.float64),
                      description=plan.get("description") or ("" if hook else "the training data"),
                      about=_doc_line(predict))
-    formals = _r_formals(session, net.r_env(session), twin.r.predict)
+    formals = net.r_formals(session, twin.r.predict)
     out.r_code = plan.get("r_code") or f"{twin.r.predict}({', '.join(formals)})"
     try:
         out.r = net.r_predict(session, plan.get("r_state", r_state), variant, data)

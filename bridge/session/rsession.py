@@ -215,6 +215,18 @@ class RSession:
         except RRuntimeError as exc:
             raise RCallError(f"R raised an error in {fn}(): {str(exc).strip()}") from None
 
+    def call_by_name(self, env, fn, args):
+        """R function ``fn`` of ``env`` called by R's call_by_name (r_impl/R/twin_run.R) with what its
+        formals name of ``args`` (a dict of R values); R's error names ``fn``, not the caller."""
+        from rpy2.rinterface_lib.embedded import RRuntimeError
+        from rpy2.robjects.conversion import localconverter
+        try:
+            with localconverter(self.ro.default_converter), self._quiet(), ctrl_c_ends_process():
+                get = self.ro.r["get"]
+                return get("call_by_name", envir=env)(get(fn, envir=env), self.ro.ListVector(args))
+        except RRuntimeError as exc:
+            raise RCallError(f"R raised an error in {fn}(): {str(exc).strip()}") from None
+
     def twin_env(self, twin):
         """An R environment holding a twin's R files, sourced once (child of the package's, so the
         twin's names never clash with another twin's)."""

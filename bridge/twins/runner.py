@@ -243,8 +243,7 @@ class TwinRun:
             raw = {k: session.to_r(v) for k, v in self.scenario.data.items()}
             step = self.twin.preprocessing.get(self.scenario.preprocessing)
             if step is not None:
-                prepared = session.call_in(self.r_env(session), "call_by_name",
-                                           session.call_in(self.r_env(session), "get", step.r, envir=self.r_env(session)), session.ro.ListVector(raw))
+                prepared = self._r_call_with(session, step.r, raw)
                 raw.update(dict(zip(prepared.names, prepared)))
             self._r_data = raw
         return self._r_data
@@ -260,6 +259,28 @@ class TwinRun:
     def _r_args(self, session, variant):
         return session.ro.ListVector(self._r_arg_dict(session, variant))
 
+    @staticmethod
+    def r_state(session, state):
+        """A state as R's functions take it: an R list, from a dict of numpy arrays (or R values) or as it is."""
+        if not isinstance(state, dict):
+            return state
+        return session.ro.ListVector({k: session.to_r(v) if isinstance(v, np.ndarray) else v for k, v in state.items()})
+
+    def _r_call_with(self, session, fn, args):
+        """R's twin function ``fn`` called by R's call_by_name (r_impl/R/twin_run.R): with the arguments
+        its formals name out of ``args``, R's own error naming any it lacks."""
+        return session.call_by_name(self.r_env(session), fn, args)
+
+    def r_call(self, session, fn, variant=None, data=None, state=None):
+        """The one way into the twin's R functions: ``fn`` with what it names of the data (``data``, new
+        inputs by name, in place of the scenario's), the hyper-parameters, ``variant``'s R arguments and
+        ``state``; its R value."""
+        args = self._r_arg_dict(session, variant or self.reference_variant)
+        args.update({k: session.to_r(v) for k, v in (data or {}).items()})
+        if state is not None:
+            args["state"] = self.r_state(session, state)
+        return self._r_call_with(session, fn, args)
+
     # prediction ------------------------------------------------------------------------------------
     def python_predict(self, state, xp, data=None):
         """The twin's Python predict function with the arguments it names: the hyper-parameters, the
@@ -269,33 +290,49 @@ class TwinRun:
         return call_by_name(fn, available, f"{self.twin.name!r} python_predict")
 
     def r_predict(self, session, state, variant=None, data=None):
-        """The twin's R predict function with the arguments its formals name: the data (new inputs by
-        name in place of the scenario's), the hyper-parameters, ``variant``'s R arguments and ``state``
-        (a dict of numpy matrices or an R list); its value as numpy, R's own error if it fails."""
-        env = self.r_env(session)
-        args = self._r_arg_dict(session, variant or self.reference_variant)
-        args.update({k: session.to_r(v) for k, v in (data or {}).items()})
-        if isinstance(state, dict):
-            state = session.ro.ListVector({k: session.to_r(v) if isinstance(v, np.ndarray) else v
-                                           for k, v in state.items()})
-        args["state"] = state
-        fn = self.twin.r.predict
-        formals = session.call_in(env, "names", session.call_in(env, "formals", session.call_in(env, "get", fn, envir=env)))
-        formals = [] if formals == session.ro.NULL else list(formals)
-        if "..." not in formals:
-            args = {k: v for k, v in args.items() if k in formals}
-        return session.from_r(session.call_in(env, fn, **args))
+        """The twin's R predict function (r_call) on ``state`` (a dict of numpy matrices or an R list),
+        ``data`` in place of the scenario's; its value as numpy, R's own error if it fails."""
+        return session.from_r(self.r_call(session, self.twin.r.predict, variant, data, state))
 
-    def r_start(self, session, variant):
-        """The state R's first epoch starts from (the twin's R start function, or the drawn state)."""
-        init = session.ro.ListVector({k: session.to_r(v) for k, v in self.scenario.init.items()})
-        if not self.twin.r.start:
-            return init
+    def loss(self, series):
+        """The twin's per-epoch loss (its ``loss=``) from series by name, epochs first: the mean of an
+        intermediate at each epoch, or its loss function of the series it names; None when the twin
+        declares none or ``series`` lacks what it needs."""
+        loss = self.twin.loss
+        if loss is None:
+            return None
+        if isinstance(loss, str) and ":" not in loss:
+            return None if loss not in series else np.asarray(series[loss]).reshape(len(series[loss]), -1).mean(axis=1)
+        fn = self.twin.resolve(loss, "loss")
+        if not {name for name, required in _parameters(fn) if required} <= set(series):
+            return None
+        return np.asarray(call_by_name(fn, dict(series), f"{self.name!r} loss"), dtype=np.float64).reshape(-1)
+
+    def r_formals(self, session, fn):
+        """The names of the arguments the twin's R function ``fn`` takes."""
         env = self.r_env(session)
-        args = dict(zip(self._r_args(session, variant).names, self._r_args(session, variant)))
-        args["state"] = init
-        return session.call_in(env, "call_by_name", session.call_in(env, "get", self.twin.r.start, envir=env),
-                               session.ro.ListVector(args))
+        names = session.call_in(env, "names", session.call_in(env, "formals", session.call_in(env, "get", fn, envir=env)))
+        return [] if names == session.ro.NULL else list(names)
+
+    def r_caller(self, session):
+        """``r_call(fn, *args, **kwargs)`` for a twin's hooks: a function of its R files, numpy arrays sent as R arrays."""
+        env = self.r_env(session)
+
+        def convert(value):
+            return session.to_r(value) if isinstance(value, np.ndarray) else value
+
+        def r_call(fn, *args, **kwargs):
+            return session.call_in(env, fn, *map(convert, args), **{k: convert(v) for k, v in kwargs.items()})
+
+        return r_call
+
+    def r_start(self, session, variant, state=None, data=None):
+        """The state R's first epoch starts from: the twin's R start function (r_call) on ``state``
+        (default: the scenario's drawn one), or that state itself when the twin has none."""
+        state = self.r_state(session, dict(self.scenario.init) if state is None else state)
+        if not self.twin.r.start:
+            return state
+        return self.r_call(session, self.twin.r.start, variant, data, state)
 
     def r(self, session, variant, epochs, record=None, start=None, first_epoch=0):
         variant = variant or self.reference_variant
@@ -305,7 +342,7 @@ class TwinRun:
             start_np = _r_dict(session, r_start)
         else:
             start_np = start
-            r_start = session.ro.ListVector({k: session.to_r(v) for k, v in start.items()})
+            r_start = self.r_state(session, start)
         recorded = np.arange(first_epoch, first_epoch + epochs) if record is None else \
             np.array([e for e in record if first_epoch <= e < first_epoch + epochs], dtype=np.int64)
         res = session.call_in(env, "twin_run", session.call_in(env, "get", self.twin.r.epoch, envir=env),
