@@ -15,15 +15,14 @@ def run(twin=None, scenarios=None, variants=None, kernels=None, modes=None, fixt
     from crossverify.check.verify import run as run_rows
     from crossverify.session.rsession import get_session
     from crossverify.twins.protocol import load_twin
+    from crossverify.twins.scenarios import scenarios_folder
 
     declared = load_twin(os.fspath(twin)) if twin is not None else None
-    if declared is not None and fixtures is None and declared.base_dir:
-        own = os.path.join(declared.base_dir, "scenarios")
-        fixtures = own if os.path.isdir(own) else None
+    fixtures = scenarios_folder(declared, os.fspath(fixtures) if fixtures is not None else None)
     if isinstance(scenarios, str):
         scenarios = [scenarios]
     rows = run_rows(get_session(), scenarios=scenarios, variants=variants, kernels=kernels, modes=modes,
-                    fixtures_dir=os.fspath(fixtures) if fixtures is not None else None, audit=audit,
+                    fixtures_dir=fixtures, audit=audit,
                     twin=declared, epochs=epochs)
     return pd.DataFrame([row.to_dict() for row in rows])
 

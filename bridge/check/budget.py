@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crossverify.errors import CrossverifyError
+from crossverify.twins.request import NUMPY_ARITHMETIC, R_ARITHMETIC
 
 BYTES = 8
 OVERRIDE = "--ignore-memory-estimate"
@@ -91,7 +92,7 @@ def _sizes(net):
     """Numbers in one epoch's intermediates, in its state and history, and seconds per epoch of each kernel."""
     with np.errstate(all="ignore"):
         seconds = {}
-        for kernels in ("float", "exact"):
+        for kernels in (NUMPY_ARITHMETIC, R_ARITHMETIC):
             t = time.perf_counter()
             trace = net.python(kernels, TIMED_EPOCHS, record=None)
             seconds[kernels] = (time.perf_counter() - t) / TIMED_EPOCHS
@@ -124,7 +125,7 @@ def estimate_run(net, epochs, variants, kernels, modes, audit="checkpoints", rec
         fixed = min(epochs, CHUNK_EPOCHS) * step_numbers * BYTES  # streamed in chunks, each dropped once compared
     needed = (held + 1) * (fixed + growing)  # +1: a trace converted from R exists twice for a moment
     runs = len(kernels) * len(modes) * max(1, len(variants))
-    per_epoch = seconds["float"] + seconds["exact"] * 2  # R's loop assumed about as fast as the exact kernels
+    per_epoch = seconds[NUMPY_ARITHMETIC] + seconds[R_ARITHMETIC] * 2  # R's loop assumed about as fast as the exact kernels
     return Estimate(net.scenario.name, epochs, needed, epochs * per_epoch * max(1, runs // 2),
                     growing / max(epochs, 1), fixed, held)
 

@@ -33,11 +33,11 @@ from crossverify.files import write_atomically
 from crossverify.twins.runner import network_for
 from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario
 from crossverify.python_impl.kernels import matprod_path_as
-from crossverify.python_impl.trace import run_epochs
+from crossverify.twins.request import R_ARITHMETIC
 
 FORMAT = "crossverify-golden/1"
 IMPLS = ("python", "r")
-KERNELS = "exact"
+KERNELS = R_ARITHMETIC
 MILESTONES = (0, 1, 10, 100, 1000)
 BYTES = ("float64, little-endian, row-major (C order); a value numpy broadcasts (one row where R holds "
          "several) digested at the shape both languages broadcast it to")
@@ -123,8 +123,7 @@ def python_trace(scenario, variant, epochs, record=None):
     net = network_for(scenario)
     if variant == net.reference_variant:
         return net.python(KERNELS, epochs, record=record)
-    return run_epochs(net._epoch_fn(KERNELS, variant), net.python_start(variant), epochs, net.twin.names,
-                      net.weights, init=scenario.init, record=record, history_names=net.twin.history)
+    return net.model(variant, KERNELS, epochs, record=record)
 
 
 def r_trace(session, scenario, variant, epochs, record=None):

@@ -43,7 +43,7 @@ import numpy as np
 
 from crossverify.paths import PROJECT_ROOT
 from crossverify.twins.protocol import Twin, load_twin, shipped_twins
-from crossverify.twins.request import Kernels
+from crossverify.twins.request import Kernels, NUMPY_ARITHMETIC, R_ARITHMETIC
 from crossverify.twins.scenarios import SHIPPED_FIXTURES, load_scenario, scenarios_folder
 from crossverify.python_impl.kernels import get_kernels
 from crossverify.python_impl.trace import run_epochs
@@ -262,7 +262,7 @@ def unmutated_run(session, scenario):
     from crossverify.check.verify import Verifier
     verifier = Verifier(session, scenario)
     net = verifier.net
-    return {"verifier": verifier, "trace": verifier.python("exact"), "scenario": scenario, "net": net,
+    return {"verifier": verifier, "trace": verifier.python(R_ARITHMETIC), "scenario": scenario, "net": net,
             "spec": net.spec, "data": dict(net.data), "hyper": dict(net.hyper)}
 
 
@@ -304,7 +304,7 @@ def next_hyper_oracle(name):
     def oracle(run):
         net, trace = run["net"], run["trace"]
         hyper = dict(run["hyper"], **{name: math.nextafter(run["hyper"][name], math.inf)})
-        xp = get_kernels("exact")
+        xp = get_kernels(R_ARITHMETIC)
         nudged = run_epochs(lambda s: net.python_epoch(s, xp, hyper=hyper), net.python_start(), trace.n_epochs,
                             net.twin.names, net.weights, init=run["scenario"].init, record=list(trace.epochs),
                             history_names=net.twin.history)
@@ -369,8 +369,8 @@ def check_mutant(mutant, session, run=None, results=None):
     with mutant.applied(session):
         verifier = Verifier(session, run["scenario"])  # fresh: a Verifier caches its traces
         variant = mutant.variant_of(verifier.net)
-        exact = {m: first_divergence(verifier, variant, "exact", m) for m in MODES}
-        floats = {m: first_divergence(verifier, variant, "float", m) for m in MODES}
+        exact = {m: first_divergence(verifier, variant, R_ARITHMETIC, m) for m in MODES}
+        floats = {m: first_divergence(verifier, variant, NUMPY_ARITHMETIC, m) for m in MODES}
     result["killed"] = all(not ok and at == expected[m] for m, (ok, at) in exact.items())
     result["found"], result["lockstep"] = exact["free-running"][1], exact["lockstep"][1]
     # a float row is "not checked" (ok None) when the twin uses an operation without a bound rule

@@ -104,7 +104,7 @@ def _skip_without_r():
     pytest.skip(f"crossverify: this test needs R: {reason}")
 
 
-def assert_twin_agrees(twin, scenario, kernels="exact", mode="free-running", variant=None, session=None,
+def assert_twin_agrees(twin, scenario, kernels=None, mode="free-running", variant=None, session=None,
                        fixtures=None, epochs=None):
     """Run one row of ``crossverify run`` for ``twin`` on ``scenario`` and fail unless it meets its
     expectation.
@@ -114,7 +114,8 @@ def assert_twin_agrees(twin, scenario, kernels="exact", mode="free-running", var
     when given, else the first of the twin's own scenarios/, the configured folders
     (``crossverify_scenarios``, ``--crossverify-scenarios``) and the shipped scenarios that holds a
     scenario of that name of this twin. ``variant`` defaults to the twin's reference, which must be
-    ``identical`` to Python with exact kernels and ``within-bound`` with float kernels; any other
+    ``identical`` to Python with exact kernels (``kernels`` None: R's arithmetic, the bit-for-bit
+    kernels) and ``within-bound`` with float kernels; any other
     variant must differ from Python exactly as its Python model of R predicts. ``epochs`` shortens
     the run (every intermediate of every epoch is then compared). A row that cannot be checked (no
     bound rule for an operation) fails too. Returns the Row (bridge/check/verify.py).
@@ -125,9 +126,10 @@ def assert_twin_agrees(twin, scenario, kernels="exact", mode="free-running", var
     import numpy as np
 
     from crossverify.errors import CrossverifyError
+    from crossverify.twins.request import R_ARITHMETIC
     try:
         verifier = _verifier(twin, scenario, fixtures, session, epochs)
-        row = verifier.row(variant or verifier.net.reference_variant, kernels, mode)
+        row = verifier.row(variant or verifier.net.reference_variant, kernels or R_ARITHMETIC, mode)
     except CrossverifyError as exc:  # a misspelt scenario, a bad manifest: the message, not the plugin's frames
         message = f"crossverify: {exc}"
     else:
@@ -169,11 +171,12 @@ def scenario_folders(twin, fixtures=None):
     """Where a scenario name is looked for, in order: ``fixtures`` alone when given; else the twin's
     own scenarios/ folder, the configured folders, and the shipped scenarios."""
     from crossverify.paths import SHIPPED_FIXTURES
+    from crossverify.twins.scenarios import own_scenarios
 
     if fixtures is not None:
         return [os.fspath(fixtures)]
-    own = [os.path.join(twin.base_dir, "scenarios")] if twin is not None and twin.base_dir else []
-    return [d for d in own + _SETTINGS["folders"] if os.path.isdir(d)] + [SHIPPED_FIXTURES]
+    own = [own_scenarios(twin)] if own_scenarios(twin) else []
+    return own + [d for d in _SETTINGS["folders"] if os.path.isdir(d)] + [SHIPPED_FIXTURES]
 
 
 def _folder_of(name, twin, fixtures):

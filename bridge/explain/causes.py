@@ -34,11 +34,10 @@ from crossverify.check.engine import compare_traces
 from crossverify.check.ulp import apart_text, ulp_distance
 from crossverify.check.verify import MODES, check_name
 from crossverify.errors import CrossverifyError
-from crossverify.twins.request import Kernels, epochs_for
+from crossverify.twins.request import Kernels, NUMPY_ARITHMETIC, R_ARITHMETIC, epochs_for
 from crossverify.explain import transplant as tp
 from crossverify.twins.runner import network_for
 from crossverify.python_impl.kernels import MATPROD_PATHS, ExactKernels, FloatKernels, get_kernels
-from crossverify.python_impl.trace import run_epochs, run_lockstep
 
 # verdicts of a local difference
 ROUNDING = "rounding"  # switching the named operations to R's rounding reproduces R's bits
@@ -273,7 +272,7 @@ def _pair(a, b, labels):
 class Explainer:
     """One comparison: its traces, each side's values at any epoch, and the accounts of its steps."""
 
-    def __init__(self, session, scenario, variant=None, kernels="float", mode="free-running", epochs=None,
+    def __init__(self, session, scenario, variant=None, kernels=NUMPY_ARITHMETIC, mode="free-running", epochs=None,
                  against="python"):
         self.session = session
         self.scenario = scenario
@@ -349,12 +348,7 @@ class Explainer:
         net, rec = self.net, self.net.checkpoints(self.epochs)
         self.right = net.r(self.session, self.variant, self.epochs, record=rec)
         if self.model:
-            fn = net._epoch_fn(self.kernels, self.variant)
-            if self.lockstep:
-                self.left = run_lockstep(fn, self.right, net.weights)
-            else:
-                self.left = run_epochs(fn, net.python_start(self.variant), self.epochs, self.twin.names, net.weights,
-                                       init=self.scenario.init, record=rec, history_names=self.twin.history)
+            self.left = net.model(self.variant, self.kernels, self.epochs, self.right if self.lockstep else None, rec)
         elif self.lockstep:
             self.left = net.python_lockstep(self.kernels, self.right)
         else:
@@ -376,8 +370,7 @@ class Explainer:
         return trace.state_before(epoch, self.net.weights)
 
     def _left_epoch(self, state):
-        fn = self.net.twin.resolve(self.twin.variants[self.variant].model, "model") if self.model else None
-        return self.net.python_epoch(state, self.left_kernels, fn=fn, variant=self.variant if self.model else None)
+        return self.net.epoch_fn(self.left_kernels, self.variant if self.model else None)(state)
 
     def values(self, epoch):
         """(left, right): every intermediate of ``epoch`` on each side, recorded or recomputed (one epoch
@@ -824,8 +817,8 @@ def parse_site(text, twin):
 
 # the rows explain tries when told none, in order: exact kernels first (bit for bit, so any slip shows
 # where it is made), then float kernels (whose rounding may hide a slip behind an earlier difference)
-ROW_ORDER = (("exact", "free-running"), ("exact", "lockstep"), ("float", "free-running"), ("float", "lockstep"))
-WHEN_ALL_MEET = ("float", "free-running")  # rounding's growth across epochs: the account worth reading then
+ROW_ORDER = tuple((k, m) for k in (R_ARITHMETIC, NUMPY_ARITHMETIC) for m in ("free-running", "lockstep"))
+WHEN_ALL_MEET = (NUMPY_ARITHMETIC, "free-running")  # rounding's growth across epochs: the account worth reading then
 
 
 @dataclass
@@ -882,7 +875,7 @@ def row_choice(session, scenario, variant=None, kernels=None, mode=None, epochs=
     return RowChoice(k, m, row.expectation, row.ok, chosen)
 
 
-def explain(session, scenario, variant=None, kernels="float", mode="free-running", epochs=None, at=(),
+def explain(session, scenario, variant=None, kernels=NUMPY_ARITHMETIC, mode="free-running", epochs=None, at=(),
             against="python", growth=True, spread=True, default_sites=True):
     """The Explanation of one comparison (see the module docstring). ``at``: later sites to account for,
     as (epoch, intermediate); free-running with a horizon, the last state step at the horizon is added
@@ -940,7 +933,7 @@ class MutantVerdict:
         return dict(self.__dict__)
 
 
-def classify_mutant(mutant, session, kernels="exact", mode="free-running"):
+def classify_mutant(mutant, session, kernels=R_ARITHMETIC, mode="free-running"):
     """Inject ``mutant`` (bridge/check/mutants.py's Mutant: ``load()``, ``applied(session)``,
     ``variant_of(net)``), explain the comparison its checks run (Python against R for the reference
     variant; the model of R against R for another) and return where the two sides first part and the

@@ -17,7 +17,7 @@ import numpy as np
 
 from crossverify.errors import CrossverifyError, RCallError
 from crossverify.twins.builder import sample_axis, sample_size
-from crossverify.twins.request import Kernels, epochs_for
+from crossverify.twins.request import Kernels, R_ARITHMETIC, epochs_for
 
 
 class PredictInputError(CrossverifyError):
@@ -187,7 +187,7 @@ def _shape(s):
 
 # -- scoring ----------------------------------------------------------------------------------------
 
-def predict(session, scenario, rows, variant=None, kernels="exact", trace=None, epochs=None):
+def predict(session, scenario, rows, variant=None, kernels=R_ARITHMETIC, trace=None, epochs=None):
     """Score ``rows`` (one sample per row) with ``scenario``'s twin trained on it (or the state in
     ``trace``, a TraceData), in Python and in R."""
     from crossverify.python_impl.kernels import get_kernels

@@ -24,7 +24,7 @@ import numpy as np
 
 from crossverify.errors import CrossverifyError
 from crossverify.explain.style import head, scrolling
-from crossverify.twins.request import Kernels, epochs_for
+from crossverify.twins.request import Kernels, NUMPY_ARITHMETIC, R_ARITHMETIC, epochs_for
 
 REPORT_FILES = {"index.html", "report.json", "figures"}
 FLOOR_NOTE = "0 at every epoch"
@@ -70,7 +70,7 @@ class ScenarioRun:
 
 def run_from_verifier(verifier):
     """The traces a Verifier already computed for its rows (free-running, whole run)."""
-    return ScenarioRun(verifier.scenario.name, verifier.net, {k: verifier.python(k) for k in ("float", "exact")},
+    return ScenarioRun(verifier.scenario.name, verifier.net, {k: verifier.python(k) for k in (NUMPY_ARITHMETIC, R_ARITHMETIC)},
                        {v: verifier.r(v) for v in verifier.variants})
 
 
@@ -81,7 +81,7 @@ def scenario_run(session, scenario, epochs=None):
     net = network_for(scenario)
     n = epochs_for(epochs, scenario)
     record = None if net.checkpoints(n) is None else []
-    return ScenarioRun(scenario.name, net, {k: net.python(k, n, record=record) for k in ("float", "exact")},
+    return ScenarioRun(scenario.name, net, {k: net.python(k, n, record=record) for k in (NUMPY_ARITHMETIC, R_ARITHMETIC)},
                        {v: net.r(session, v, n, record=record) for v in net.variants})
 
 
@@ -232,7 +232,7 @@ def log_lines(ax, epochs, series, floor):
 
 
 def runs_with_loss(runs):
-    return [run for run in runs if loss_series(run, run.python["float"]) is not None]
+    return [run for run in runs if loss_series(run, run.python[NUMPY_ARITHMETIC]) is not None]
 
 
 def loss_figure(runs):
@@ -241,7 +241,7 @@ def loss_figure(runs):
     axes = np.atleast_1d(fig.subplots(1, len(runs)))
     for ax, run in zip(axes, runs):
         epochs = np.arange(run.reference.n_epochs)
-        python = loss_series(run, run.python["float"])
+        python = loss_series(run, run.python[NUMPY_ARITHMETIC])
         ax.plot(epochs, python, color=PYTHON_COLOR, linewidth=4, alpha=0.45,
                 label="Python (float kernels, as the article)")
         ax.plot(epochs, loss_series(run, run.reference), color=R_COLOR, linewidth=0.8,
@@ -267,7 +267,7 @@ def difference_figure(runs, horizons):
         epochs = np.arange(run.reference.n_epochs)
         lines = [(f"{k} kernels", weight_difference(run, run.python[k], run.reference),
                   {"color": "#2ca02c" if Kernels(k).bit_for_bit else PYTHON_COLOR, "linewidth": 1.0})
-                 for k in ("float", "exact")]
+                 for k in (NUMPY_ARITHMETIC, R_ARITHMETIC)]
         log_lines(ax, epochs, lines, _floor_for([v for _, v, _ in lines]))
         if horizons.get(run.name) is not None:
             ax.axvline(horizons[run.name], color="#777777", linestyle="--", linewidth=1)
@@ -285,7 +285,7 @@ def variants_figure(run):
     ax = fig.subplots()
     epochs = np.arange(run.reference.n_epochs)
     colors = run.variant_colors()
-    lines = [(f"R {v}", weight_difference(run, run.python["exact"], run.r[v]),
+    lines = [(f"R {v}", weight_difference(run, run.python[R_ARITHMETIC], run.r[v]),
               {"color": colors[v], "linewidth": 1.2}) for v in run.r]
     log_lines(ax, epochs, lines, _floor_for([v for _, v, _ in lines]))
     ax.set_title(f"{run.name}: the {len(run.r)} R variants against Python (exact kernels)")
@@ -339,8 +339,8 @@ def boundary_values(run, session, xx_yy_grid=None):
     net = run.net
     name, axis = boundary_layout(net)
     xx, yy, grid = xx_yy_grid or boundary_grid(net.data[name], sample_axis=axis)
-    python_state = {w: run.python["float"].series(w)[-1] for w in net.weights}
-    python = net.python_predict(python_state, get_kernels("float"), {name: grid})
+    python_state = {w: run.python[NUMPY_ARITHMETIC].series(w)[-1] for w in net.weights}
+    python = net.python_predict(python_state, get_kernels(NUMPY_ARITHMETIC), {name: grid})
     r = _r_over_grid(run, session, name, grid, axis)
     return [("Python (float kernels, as the article)", np.asarray(python)), (f"R ({net.reference_variant})", r)]
 
@@ -354,7 +354,7 @@ def _r_over_grid(run, session, name, grid, axis):
     r_state = {w: run.reference.series(w)[-1] for w in net.weights}
     declared = {k: v.shape for k, v in net.scenario.init.items() if k in twin.state}
     points = np.shape(grid)[axis]
-    result = Prediction(twin.name, run.name, net.reference_variant, twin.reference, "float", "trained", points)
+    result = Prediction(twin.name, run.name, net.reference_variant, twin.reference, NUMPY_ARITHMETIC, "trained", points)
     score_in_r(session, net, result, net.reference_variant, name, grid, r_state, declared, axis)
     if result.r is None:
         raise CrossverifyError(f"R could not score the grid: {result.r_error}")
@@ -411,13 +411,13 @@ class FigureSpec:
 def horizons_of(runs):
     """The first epoch the float-kernel weights part from R's by more than 2^-26 of their size."""
     from crossverify.check.engine import horizon
-    return {run.name: horizon(run.python["float"], run.reference, run.net.weights) for run in runs}
+    return {run.name: horizon(run.python[NUMPY_ARITHMETIC], run.reference, run.net.weights) for run in runs}
 
 
 def growth_of(run):
     """The growth figure of bridge/explain/growth.py for one run's float-kernel trajectory."""
     from crossverify.explain.growth import growth_plot, measure_growth
-    return growth_plot(measure_growth(run.python["float"], run.reference, run.twin, run.name))
+    return growth_plot(measure_growth(run.python[NUMPY_ARITHMETIC], run.reference, run.twin, run.name))
 
 
 def figures_for(runs, session):

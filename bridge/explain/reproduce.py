@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from crossverify.twins.protocol import call_by_name
 from crossverify.twins.runner import network_for
 from crossverify.twins.scenarios import list_scenarios, load_scenario
+from crossverify.twins.request import NUMPY_ARITHMETIC, R_ARITHMETIC
 
 NUDGE = 1e-16
 REPRODUCED = "reproduced"
@@ -91,13 +92,13 @@ class _Runs:
         history = self.net.twin.history_names
         # every intermediate kept only at the epochs a number needs one that is not a series
         self.record = sorted({_epoch_of(p, scenario) for p in numbers if p.name not in history})
-        self.python = self.net.python("float", self.epochs, record=self.record)
+        self.python = self.net.python(NUMPY_ARITHMETIC, self.epochs, record=self.record)
         self.r = self.net.r(session, self.net.reference_variant, self.epochs, record=self.record)
         self.exact = self.moved = self.where = None
         if any(p.expected == CHAOTIC for p in numbers):
-            self.exact = self.net.python("exact", self.epochs, record=self.record)
+            self.exact = self.net.python(R_ARITHMETIC, self.epochs, record=self.record)
             moved_scenario, self.where = nudged(scenario)
-            self.moved = network_for(moved_scenario).python("exact", self.epochs, record=self.record)
+            self.moved = network_for(moved_scenario).python(R_ARITHMETIC, self.epochs, record=self.record)
 
     def printed(self, trace, p):
         return printed_like(_value(trace, p.name, _epoch_of(p, self.scenario), p.index), p.text)

@@ -24,6 +24,7 @@ from crossverify.errors import CrossverifyError
 from crossverify.explain.style import code as _html_code, head, inline as _inline, scrolling
 
 from crossverify.paths import PROJECT_ROOT as ROOT
+from crossverify.twins.request import R_ARITHMETIC
 MARKER = re.compile(r"#\s*rosetta:\s*(?P<net>[\w-]+)\s+(?P<key>\w+)(?:\s+(?P<tag>[\w-]+))?\s*$")
 
 
@@ -369,7 +370,7 @@ def _cost(scenario):
     return scenario.epochs * sum(v.size for v in scenario.data.values())
 
 
-def prediction_demo(session, twins=None, fixtures_dir=None, kernels="exact"):
+def prediction_demo(session, twins=None, fixtures_dir=None, kernels=R_ARITHMETIC):
     """For each twin with predict functions: its cheapest scenario trained in full, then the new data of
     its new_data hook scored by Python and by R's every variant. [PredictionDemo]."""
     from crossverify.explain.steps import prediction

@@ -8,10 +8,11 @@ it and compares it with the file keeps the file current.
 import os
 from dataclasses import dataclass
 
+from crossverify.errors import CrossverifyError
 from crossverify.explain import causes as C
 from crossverify.explain.slips import CATALOGUE
 from crossverify.twins.protocol import DECLARATION, load_twin
-from crossverify.twins.scenarios import list_scenarios, load_scenario
+from crossverify.twins.scenarios import list_scenarios, load_scenario, own_scenarios
 
 
 @dataclass
@@ -37,7 +38,10 @@ def twin_folders(gallery):
 def exhibit(session, gallery, folder):
     """Explain the twin in ``gallery/folder`` on its first scenario, from the row explain would choose."""
     twin = load_twin(os.path.join(gallery, folder))
-    scenarios = os.path.join(gallery, folder, "scenarios")
+    scenarios = own_scenarios(twin)
+    if scenarios is None:
+        raise CrossverifyError(f"{os.path.join(gallery, folder)}: a gallery's twin keeps its scenarios in its own "
+                               f"scenarios/ folder, and this one has none. To fix: add one (docs/TWINS.md).")
     scenario = load_scenario(list_scenarios(scenarios)[0], scenarios, twin)
     row = C.row_choice(session, scenario)
     ex = C.explain(session, scenario, kernels=row.kernels, mode=row.mode, growth=False, spread=False,

@@ -20,7 +20,7 @@ from crossverify.explain import machine
 from crossverify.twins.protocol import call_by_name
 from crossverify.twins.runner import network_for
 from crossverify.check.verify import check_name
-from crossverify.twins.request import Kernels
+from crossverify.twins.request import Kernels, R_ARITHMETIC
 
 MARK = "*"
 DEFAULT_COLUMNS = 4  # wider matrices (a data set's 1000 samples) show this many columns
@@ -330,7 +330,7 @@ def prediction(session, net, py_state, r_state, variant, kernels):
 
 # -- the walk-through -------------------------------------------------------------------------------
 
-def check_arguments(scenario, variant=None, kernels="exact", epoch=0):
+def check_arguments(scenario, variant=None, kernels=R_ARITHMETIC, epoch=0):
     """The variant to use, once every argument is known to be usable (before R starts)."""
     twin = scenario.twin
     variant = variant or twin.reference
@@ -345,7 +345,7 @@ def check_arguments(scenario, variant=None, kernels="exact", epoch=0):
     return variant
 
 
-def walkthrough(session, scenario, variant=None, kernels="exact", epoch=0):
+def walkthrough(session, scenario, variant=None, kernels=R_ARITHMETIC, epoch=0):
     """Every step of epoch ``epoch`` of ``scenario`` from both languages, cells compared bit for bit."""
     variant = check_arguments(scenario, variant, kernels, epoch)
     net = network_for(scenario)

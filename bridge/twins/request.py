@@ -51,6 +51,9 @@ class Kernels(str):
 
 
 KERNELS = tuple(Kernels(name) for name in NAMES)
+# the kernels by what they do, for the modules that pick one: R's arithmetic (held to R's bits) and numpy's own
+R_ARITHMETIC = next(k for k in KERNELS if k.bit_for_bit)
+NUMPY_ARITHMETIC = next(k for k in KERNELS if not k.bit_for_bit)
 
 
 def epochs_for(epochs, scenario):

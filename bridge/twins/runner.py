@@ -12,7 +12,7 @@ import numpy as np
 from crossverify.errors import CrossverifyError
 from crossverify.twins.tracing import Params, derive_spec, trace_epoch
 from crossverify.twins.protocol import _parameters, call_by_name
-from crossverify.twins.request import epochs_for
+from crossverify.twins.request import NUMPY_ARITHMETIC, epochs_for
 from crossverify.python_impl.exactarray import NotNumpyError, unwrap, wrap
 from crossverify.python_impl.kernels import get_kernels
 from crossverify.python_impl.trace import Trace, run_epochs, run_lockstep
@@ -172,7 +172,8 @@ class TwinRun:
         return call_by_name(start, self._available(self.data, self.hyper, dict(self.scenario.init), None, variant),
                             f"{self.name!r} start")
 
-    def _epoch_fn(self, kernels, variant=None):
+    def epoch_fn(self, kernels, variant=None):
+        """state -> one epoch's intermediates: the twin's Python epoch, or the model of R's ``variant``."""
         xp = get_kernels(kernels) if isinstance(kernels, str) else kernels
         model = None
         if variant is not None and variant != self.reference_variant:
@@ -180,20 +181,21 @@ class TwinRun:
         return lambda state: self.python_epoch(state, xp, fn=model, variant=variant if model else None)
 
     def python(self, kernels, epochs, record=None, start=None, first_epoch=0):
-        return run_epochs(self._epoch_fn(kernels), start or self.python_start(), epochs, self.twin.names,
+        return run_epochs(self.epoch_fn(kernels), start or self.python_start(), epochs, self.twin.names,
                           self.weights, init=self.scenario.init if start is None else None, record=record,
                           history_names=self.twin.history, first_epoch=first_epoch)
 
     def python_lockstep(self, kernels, reference):
-        return run_lockstep(self._epoch_fn(kernels), reference, self.weights)
+        return run_lockstep(self.epoch_fn(kernels), reference, self.weights)
 
-    def model(self, variant, kernels, epochs, reference=None):
-        """The Python model of R's ``variant``, free-running or (``reference``) lockstep with R."""
-        fn = self._epoch_fn(kernels, variant)
+    def model(self, variant, kernels, epochs, reference=None, record=None):
+        """The Python model of R's ``variant``, free-running (intermediates kept at ``record``, default
+        every epoch) or (``reference``) lockstep with R."""
+        fn = self.epoch_fn(kernels, variant)
         if reference is not None:
             return run_lockstep(fn, reference, self.weights)
         return run_epochs(fn, self.python_start(variant), epochs, self.twin.names, self.weights,
-                          init=self.scenario.init, history_names=self.twin.history)
+                          init=self.scenario.init, record=record, history_names=self.twin.history)
 
     # derived bounds ------------------------------------------------------------------------------
     def spec_for(self, variant=None):
@@ -216,7 +218,7 @@ class TwinRun:
                 message = str(exc)
                 self._specs[key] = tuple((s.number, s.name, ("untraced", Params(message))) for s in self.twin.steps)
                 self._shapes.setdefault(key, {n: np.shape(v) for n, v in
-                                              self.python_epoch(dict(start), get_kernels("float"), fn=model,
+                                              self.python_epoch(dict(start), get_kernels(NUMPY_ARITHMETIC), fn=model,
                                                                 variant=key).items()})
                 return self._specs[key]
             self._shapes[key] = {n: np.shape(getattr(v, "value", v)) for n, v in outputs.items()}

@@ -47,13 +47,16 @@ class Scenario:
 MAKE_ONE = "make one with `crossverify scenario new NAME --twin T --from DATA.csv --out DIR` (fixtures/README.md)"
 
 
+def own_scenarios(twin):
+    """The twin's own scenarios/ folder, beside its twin.py (docs/TWINS.md), or None when it has none."""
+    own = os.path.join(twin.base_dir, "scenarios") if twin is not None and twin.base_dir else None
+    return own if own and os.path.isdir(own) else None
+
+
 def scenarios_folder(twin=None, fixtures_dir=None):
     """Where ``twin``'s scenarios are read from: ``fixtures_dir`` when given, else the twin's own
     scenarios/ folder when it has one, else None: the shipped fixtures."""
-    if fixtures_dir:
-        return fixtures_dir
-    own = os.path.join(twin.base_dir, "scenarios") if twin is not None and twin.base_dir else None
-    return own if own and os.path.isdir(own) else None
+    return fixtures_dir or own_scenarios(twin)
 
 
 def list_scenarios(fixtures_dir=None):
