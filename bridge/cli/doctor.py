@@ -80,7 +80,7 @@ def _simd_text(config):
 
 # -- items that need R ---------------------------------------------------------------------------
 def version_items():
-    from crossverify.session.rsession import find_r_home, installed_r_version, installed_rpy2_version
+    from crossverify.session.rsession import PIP, find_r_home, installed_r_version, installed_rpy2_version
     from crossverify.session.versions import rpy2_requirement, series_fits
 
     r_version, rpy2_version = installed_r_version(), installed_rpy2_version()
@@ -92,7 +92,7 @@ def version_items():
     wanted = rpy2_requirement(r_version)
     fits = series_fits(rpy2_version, r_version)
     rpy2_item = Item("rpy2", f"{rpy2_version or 'not installed'} (R {r_version or '?'} needs {wanted})",
-                     "fits this R" if fits and rpy2_version else f"install {wanted} (`make setup` chooses it)",
+                     "fits this R" if fits and rpy2_version else f"install {wanted}: `{PIP} install '{wanted}'`",
                      bool(fits and rpy2_version))
     return [r_item, rpy2_item]
 

@@ -17,10 +17,15 @@ import numpy as np
 
 from crossverify.errors import RCallError, RUnavailableError
 
-from crossverify.paths import R_PACKAGE_DIR
+from crossverify.paths import INSTALLED, R_PACKAGE_DIR
 from crossverify.session import platform
 from crossverify.session.versions import rpy2_requirement, series_fits, version_tuple  # noqa: F401 - re-exported
 INSTALL_R = "sudo apt-get update && sudo apt-get install -y r-base-core r-base-dev r-cran-jsonlite r-cran-testthat"
+# what finishes the set-up: the checkout's own `make setup`; an installed copy's user works in an environment of their own
+PIP = "python -m pip" if INSTALLED else ".venv/bin/pip"
+AFTER_R = ("then reinstall rpy2 in this Python environment (`python -m pip install --force-reinstall --no-binary rpy2 "
+           "rpy2`), so that it is built against that R" if INSTALLED else "then run `make setup`")
+OR_SETUP = "" if INSTALLED else " (or run `make setup`, which chooses the series from `R --version`)"
 
 _SESSION = None
 
@@ -33,11 +38,10 @@ def explain_r_start_failure(exc, rpy2_version=None, r_version=None):
         return (f"rpy2 {rpy2_version or '(unknown version)'} cannot load R {r_version or '(unknown version)'}: "
                 f"it was built for another R API ({text.strip().splitlines()[-1]}). rpy2 3.6 needs R 4.5 or "
                 f"newer; R older than 4.5 needs rpy2 3.5. For this R: {wanted}. To fix: "
-                f"`.venv/bin/pip install '{wanted}'` (or run `make setup`, which chooses the series from "
-                f"`R --version`).")
+                f"`{PIP} install '{wanted}'`{OR_SETUP}.")
     return (f"R could not be started in this process ({text.strip().splitlines()[-1] if text.strip() else text}). "
             f"Is R installed and on PATH (`R RHOME` must print its home)? To install it on Debian/Ubuntu: "
-            f"`{INSTALL_R}`, then run `make setup`.")
+            f"`{INSTALL_R}`, {AFTER_R}.")
 
 
 def installed_r_version():
@@ -64,8 +68,7 @@ def check_versions(rpy2_version, r_version):
     else:
         why = "rpy2 3.5 predates R 4.5 (the 3.6 series is the one made for it)"
     return (f"rpy2 {rpy2_version} cannot load R {r_version}: {why}. For R {r_version} this project "
-            f"installs {wanted}. To fix: `.venv/bin/pip install '{wanted}'` (or run `make setup`, which "
-            f"chooses the series from `R --version`).")
+            f"installs {wanted}. To fix: `{PIP} install '{wanted}'`{OR_SETUP}.")
 
 
 def find_r_home():
@@ -76,7 +79,7 @@ def find_r_home():
         if exe is None:
             raise RUnavailableError(
                 f"R is not installed (no `R` on PATH and R_HOME is not set). To install it on Debian/Ubuntu: "
-                f"`{INSTALL_R}`, then run `make setup`.")
+                f"`{INSTALL_R}`, {AFTER_R}.")
         try:
             home = subprocess.run([exe, "RHOME"], capture_output=True, text=True, timeout=60).stdout.strip()
         except (OSError, subprocess.SubprocessError) as exc:
