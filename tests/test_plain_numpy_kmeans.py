@@ -74,3 +74,12 @@ def test_rosetta_finds_every_step_of_the_kmeans_example_in_both_languages(r_sess
     out = io.StringIO()
     assert main(["rosetta", "--twin", KMEANS], out=out) == 0
     assert "(missing)" not in out.getvalue() and "np.argmin(D, axis=1)" in out.getvalue()
+
+
+def test_explain_on_an_operation_it_cannot_recompute_claims_no_other_formula(r_session):
+    from tests.cli_helpers import cli
+    code, out, err = cli("explain", "--twin", KMEANS)
+    assert code == 0, err
+    assert "not recomputable: the operation 'amin'" in out  # the origin's cause is said not to be known
+    assert "another formula" not in out and "different formulas" not in out
+    assert "the origin's cause is not proven" in out and "horizon:" in out  # the growth is still measured

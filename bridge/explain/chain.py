@@ -175,6 +175,16 @@ def _rounding_origin(ex):
     return cause is not None and cause.verdict == C.ROUNDING
 
 
+def _unrecomputable_origin(ex):
+    """The origin's operation cannot be recomputed: neither rounding nor another formula is proven there."""
+    cause = getattr(ex.origin_account, "cause", None)
+    return cause is not None and cause.verdict == C.UNTRANSPLANTABLE
+
+
+def _formula_origin(ex):
+    return not _rounding_origin(ex) and not _unrecomputable_origin(ex)
+
+
 # a formula difference this many times the step's float bound is called "far more than rounding"
 FAR = 100.0
 
@@ -242,7 +252,11 @@ def render_text(ex):
         out.append(f"  within epoch {ex.spread[0].epoch} (each differing step recomputed from R's inputs):")
         for acc in ex.spread:
             out += _short(acc)
-    if ex.growth is not None and _rounding_origin(ex):
+    if ex.growth is not None and _unrecomputable_origin(ex):
+        out.append(_wrap("across epochs (the origin's cause is not proven, since its operation cannot be recomputed; "
+                         "the growth is measured all the same):", "  "))
+        out += growth_lines(ex.growth)
+    elif ex.growth is not None and _rounding_origin(ex):
         out += growth_lines(ex.growth)
     elif ex.growth is not None:
         out.append(_wrap("across epochs: the two sides compute different formulas from the origin on, so the "
@@ -254,7 +268,7 @@ def render_text(ex):
             out += _short(acc, epoch=True)
     out.append("")
     out.append("4. CONSEQUENCE")
-    if ex.growth is not None and not _rounding_origin(ex):
+    if ex.growth is not None and _formula_origin(ex):
         out.append(_wrap(formula_consequence(ex), "  "))
     else:
         out += consequence_lines(ex) or [_wrap(_failing_row_consequence(ex) or "none beyond the difference itself",
