@@ -144,7 +144,8 @@ def _finish(left, right, P, S, c, floor=TINY):
 
 def _span(x):
     """The interval both sides' operands lie in, elementwise: [lo, hi]."""
-    return np.minimum(x.left, x.right) - x.d, np.maximum(x.left, x.right) + x.d
+    with np.errstate(invalid="ignore"):  # inf - inf gives NaN as before (an infinite operand); only numpy's warning goes
+        return np.minimum(x.left, x.right) - x.d, np.maximum(x.left, x.right) + x.d
 
 
 # -- exact rearrangements ----------------------------------------------------------------------------
@@ -237,7 +238,7 @@ def div(a, b):
     """z = a / b, with |b| >= lo > 0 on both sides: P = (d_a + m_a d_b / lo) / lo, S = m_a / lo, c = 2u.
     Where b's interval reaches 0 the bound is infinite (the step is checked bit for bit only)."""
     lo = np.maximum(np.minimum(np.abs(b.left), np.abs(b.right)) - b.d, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # an overflowing bound is an infinite one
         # grouped so that no intermediate underflows: a.m * b.d can be far below the smallest double
         # while a.m * b.d / lo^2 is large (a divisor near the bottom of the normal range)
         P = np.where(lo > 0, a.d / lo + (a.m / lo) * (b.d / lo), np.inf)
