@@ -50,7 +50,8 @@ def normalise(X):
     transpose so that columns are samples (the raw data has one sample per row)."""
     X = np.asarray(X, dtype=np.float64)
     X = X - X.min()  # rosetta: detail normalise
-    X = X / X.max()  # the maximum after the shift, as the article's in-place X /= X.max()  # rosetta: detail normalise
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant data gives 0/0 = NaN, as in R; the rows name it
+        X = X / X.max()  # the maximum after the shift, as the article's in-place X /= X.max()  # rosetta: detail normalise
     return X.T  # rosetta: detail normalise
 
 
