@@ -213,3 +213,13 @@ def test_pip_installs_the_wheel_with_its_dependencies_into_a_fresh_venv(tmp_path
                           cwd=project, env=user_env(env_dir))
     assert code == 0, err + out
     assert "4 of 4 checks meet their expectation." in out
+
+
+def test_without_r_the_installed_copy_advises_the_users_own_environment_not_our_make_setup(installed):
+    python, env, project = installed
+    bare = {k: v for k, v in env.items() if k != "R_HOME"}
+    bare["PATH"] = os.path.dirname(python)  # a machine without R: nothing but the venv's own commands
+    code, out, err = crossverify(installed[:1] + (bare,) + installed[2:], "run", "--scenario", "bias-net")
+    assert code == 3, (code, out, err)  # R cannot start (README: exit status)
+    assert "R is not installed" in err and "apt-get install" in err and "pip install" in err, err
+    assert "make setup" not in err and ".venv" not in err, err
