@@ -191,3 +191,20 @@ if __name__ == "__main__":  # python -m tests.test_architecture: the figures
     for room, level in sorted(figures.pop("floor").items(), key=lambda kv: (kv[1], kv[0])):
         print(f"floor {level}: {room}")
     print(figures)
+
+
+def test_the_floors_table_of_docs_architecture_is_the_drawing():
+    import fnmatch
+    import re
+    with open(os.path.join(ROOT, "docs", "ARCHITECTURE.md"), encoding="utf-8") as fh:
+        table = {int(m.group(1)): re.findall(r"`([^`]+)`", m.group(2))
+                 for m in re.finditer(r"^\| (\d+) \| (.+) \|$", fh.read(), re.M)}
+    floor = drawing()["floor"]
+    written = {room: level for level, rooms in table.items() for room in rooms
+               if room != "python -m crossverify"}
+    laid = {}
+    for pattern, level in written.items():
+        matched = [r for r in floor if fnmatch.fnmatchcase(r, pattern)]
+        assert matched, f"docs/ARCHITECTURE.md's floors table names {pattern!r}, which is no room of the drawing"
+        laid.update({r: level for r in matched})
+    assert laid == floor, {r: (laid.get(r), floor[r]) for r in floor if laid.get(r) != floor[r]}
