@@ -80,6 +80,32 @@ def test_a_misspelt_key_or_a_random_axis_outside_a_sample_is_refused():
         sweep_spec.parse({"twin": "detail", "grid": {"lr": {"low": 0.1, "high": 0.2}}})
 
 
+
+def test_the_first_differing_bit_needs_no_bound_and_is_found_between_checkpoints_by_replay(r_session):
+    """first_divergence decides by the bits alone, at a checkpoint or, between them, by replaying
+    one epoch: the same divergence as every intermediate of every epoch compared under the spec
+    with its derived bounds."""
+    from crossverify.check.engine import compare_traces
+    from crossverify.sweep.worker import first_divergence
+    from crossverify.twins.runner import TwinRun
+    config = sweep_spec.load(params=["twin=detail", "preprocessing=normalise", "seed=3", "hidden=4", "lr=0.5",
+                                     "epochs=12", "data.n_samples=50", "data.noise=0.2"]).configs[0]
+    scenario = scenario_for(config)
+    net = TwinRun(scenario.twin, scenario)
+    r_every = net.r(r_session, None, 12)
+    found = {}
+    for kernels in ("exact", "float"):
+        want = compare_traces(net.python(kernels, 12), r_every, net.spec, net.fixed(), "identical", weights=net.weights)
+        found[kernels] = want.first
+        for record in (None, [0, 11], [5, 11]):
+            cmp, first = first_divergence(net, r_session, kernels, net.python(kernels, 12, record=record),
+                                          net.r(r_session, None, 12, record=record))
+            assert (first is None) == (want.first is None), (kernels, record)
+            assert first is None or first.describe() == want.first.describe(), (kernels, record)
+            assert cmp.horizon == want.horizon
+    assert found["exact"] is None and found["float"] is not None and found["float"].epoch < 5  # [5, 11] replays
+
+
 # -- storage -----------------------------------------------------------------------------------------
 
 def test_a_write_that_fails_halfway_leaves_no_file(tmp_path):
