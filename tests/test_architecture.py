@@ -18,8 +18,10 @@ TEST_PACKAGES = ("tests", "meta_tests")
 # protocol's default variant ("reference") and its loss hook ("loss"), a table's "error" column, the
 # "article" a number is printed in, a command's "output", numpy's memory order "C", a chart's "labels"
 OWN_WORDS = {"reference", "loss", "error", "article", "output", "C", "labels"}
-# a comparison with a kernels name that is not about kernels
-NOT_KERNELS = {"bridge/check/compare.py": "a tolerance spelled 'exact' means identical"}
+# a kernels name written where it is not about kernels
+NOT_KERNELS = {"bridge/check/compare.py": "a tolerance spelled 'exact' means identical",
+               "bridge/cli/doctor.py": "a finding: R's sums run in the order the exact kernels take"}
+KERNELS_HOME = "bridge/twins/request.py"  # the one module that spells the kernels' names
 
 
 def python_files(*folders):
@@ -152,6 +154,30 @@ def test_no_product_module_decides_by_comparing_a_kernels_name_with_a_string():
     found = [f"{os.path.relpath(path, ROOT)}:{line}" for path in python_files("bridge", "twins")
              if os.path.relpath(path, ROOT) not in NOT_KERNELS for line in kernel_name_comparisons(parse(path))]
     assert not found, "compare Kernels by their properties (bridge/twins/request.py), not by name: " + ", ".join(found)
+
+
+def docstrings(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant):
+            yield node.body[0].value
+
+
+def kernel_names_written(tree):
+    skip = {id(d) for d in docstrings(tree)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and node.value in KERNEL_NAMES and id(node) not in skip:
+            yield node.lineno
+
+
+def test_no_framework_module_but_the_run_request_spells_a_kernels_name():
+    planted = ast.parse('"""exact in a docstring"""\nnet.python("exact", 10)\n')
+    assert list(kernel_names_written(planted)) == [2]  # the scan sees a call's argument, not the docstring
+    found = [f"{os.path.relpath(path, ROOT)}:{line}" for path in python_files("bridge")
+             if os.path.relpath(path, ROOT) not in (KERNELS_HOME, *NOT_KERNELS)
+             for line in kernel_names_written(parse(path))]
+    assert not found, ("ask for kernels by what they do (R_ARITHMETIC, NUMPY_ARITHMETIC in bridge/twins/request.py) "
+                       "or take them from the run request: " + ", ".join(found))
 
 
 def test_no_product_module_imports_the_test_suites():

@@ -20,6 +20,7 @@ import threading
 
 from crossverify.errors import CrossverifyError
 from crossverify.files import TMP_PREFIX, write_atomically
+from crossverify.twins.request import NUMPY_ARITHMETIC, R_ARITHMETIC
 
 PARTS = "parts"
 RESULTS = "results.parquet"
@@ -51,10 +52,10 @@ def result_types(pa):
     for side in ("exact_first", "float_first"):
         types.update({f"{side}_epoch": integer, f"{side}_step": integer, f"{side}_name": text,
                       f"{side}_detail": text})
-    for side in ("r", "float"):
+    for side in ("r", NUMPY_ARITHMETIC):
         types.update({f"saturated_{side}": integer, f"saturation_first_epoch_{side}": integer,
                       f"saturation_{side}": text})
-    for part in ("r", "exact", "float", "compare", "total"):
+    for part in ("r", R_ARITHMETIC, NUMPY_ARITHMETIC, "compare", "total"):
         types[f"seconds_{part}"] = real
     return types
 

@@ -41,8 +41,7 @@ from crossverify.check.engine import compare_traces
 from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets_out_of_range
 from crossverify.check.saturation import describe, saturation
 from crossverify.errors import RCallError
-from crossverify.twins.protocol import call_by_name
-from crossverify.twins.request import Kernels
+from crossverify.twins.request import NUMPY_ARITHMETIC, R_ARITHMETIC
 from crossverify.twins.runner import TwinRun
 from crossverify.twins.tracing import Params
 
@@ -52,18 +51,6 @@ STATUS_OK, STATUS_FAILED = "ok", "failed"
 def checkpoint_epochs(epochs, every):
     """Epochs whose every intermediate is kept: 0, every, 2 every, ... and the last."""
     return sorted(set(range(0, epochs, every)) | {epochs - 1})
-
-
-def loss_at(twin, trace):
-    """The twin's loss at each recorded epoch of ``trace`` (None when the twin declares none): the
-    mean of an intermediate, or the twin's loss function of the intermediates it names."""
-    if twin.loss is None:
-        return None
-    if isinstance(twin.loss, str) and ":" not in twin.loss:
-        values = trace.steps[twin.loss]
-        return values.reshape(len(values), -1).mean(axis=1)
-    fn = twin.resolve(twin.loss, "loss")
-    return np.asarray(call_by_name(fn, dict(trace.steps), f"{twin.name!r} loss"), dtype=np.float64).reshape(-1)
 
 
 def printed(values, decimals):
@@ -144,22 +131,23 @@ def evaluate(config, session):
         warnings.simplefilter("ignore", RuntimeWarning)  # float exp overflows to inf in saturated runs: legal
         with np.errstate(all="ignore"):
             t = time.perf_counter()
-            exact = net.python("exact", epochs, record=record)
-            clock["exact"] = time.perf_counter() - t
+            exact = net.python(R_ARITHMETIC, epochs, record=record)
+            clock[R_ARITHMETIC] = time.perf_counter() - t
             t = time.perf_counter()
-            flt = net.python("float", epochs, record=record)
-            clock["float"] = time.perf_counter() - t
+            flt = net.python(NUMPY_ARITHMETIC, epochs, record=record)
+            clock[NUMPY_ARITHMETIC] = time.perf_counter() - t
             t = time.perf_counter()
-            _, exact_first = first_divergence(net, session, "exact", exact, r)
-            float_cmp, float_first = first_divergence(net, session, "float", flt, r)
+            _, exact_first = first_divergence(net, session, R_ARITHMETIC, exact, r)
+            float_cmp, float_first = first_divergence(net, session, NUMPY_ARITHMETIC, flt, r)
             bound_ok = within_bound(net, flt, r)
-            exact_rule = Kernels("exact").rule(session)
+            exact_rule = R_ARITHMETIC.rule(session)
             exact_ok = exact_first is None if exact_rule == "identical" else within_bound(net, exact, r)
     final = max(float(np.max(np.abs(flt.series(w)[-1] - r.series(w)[-1]), initial=0.0)) for w in net.weights)
-    losses = {side: loss_at(scenario.twin, trace) for side, trace in (("r", r), ("float", flt), ("exact", exact))}
+    # the twin's loss at each recorded epoch (None when it declares none)
+    losses = {side: net.loss(trace.steps) for side, trace in (("r", r), (NUMPY_ARITHMETIC, flt), (R_ARITHMETIC, exact))}
     decimals = setting["decimals"]
     text = {side: printed(v, decimals) for side, v in losses.items()}
-    differ = [a != b for a, b in zip(text["r"], text["float"])]
+    differ = [a != b for a, b in zip(text["r"], text[NUMPY_ARITHMETIC])]
     row = {
         "exact_identical": exact_first is None,
         "exact_rule": exact_rule,
@@ -170,13 +158,13 @@ def evaluate(config, session):
         "horizon": float_cmp.horizon,
         "final_max_abs": final,
         "final_loss_r": None if losses["r"] is None else float(losses["r"][-1]),
-        "final_loss_float": None if losses["float"] is None else float(losses["float"][-1]),
+        "final_loss_float": None if losses[NUMPY_ARITHMETIC] is None else float(losses[NUMPY_ARITHMETIC][-1]),
         "checkpoint_epochs": [int(e) for e in r.epochs],
-        "printed_r": text["r"], "printed_float": text["float"], "printed_exact": text["exact"],
+        "printed_r": text["r"], "printed_float": text[NUMPY_ARITHMETIC], "printed_exact": text[R_ARITHMETIC],
         "printed_differ": differ, "printed_differ_count": int(sum(differ)),
         **_saturation_fields(r, net.spec, "r"),
-        **_saturation_fields(flt, net.spec, "float"),
-        **_nonfinite_fields(net, {"r": r, "exact": exact, "float": flt}),
+        **_saturation_fields(flt, net.spec, NUMPY_ARITHMETIC),
+        **_nonfinite_fields(net, {"r": r, R_ARITHMETIC: exact, NUMPY_ARITHMETIC: flt}),
     }
     clock["compare"] = time.perf_counter() - t
     clock["total"] = time.perf_counter() - started
