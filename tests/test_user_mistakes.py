@@ -346,3 +346,29 @@ def test_ctrl_c_on_a_local_dask_sweep_keeps_the_rows_and_prints_no_worker_traceb
     assert proc.returncode == 130
     assert "Traceback" not in stderr.decode() and "KeyboardInterrupt" not in stderr.decode(), stderr.decode()
     assert "Interrupted: every finished configuration is kept" in stdout.decode()
+
+
+def test_a_sweep_whose_traces_cannot_fit_is_refused_before_anything_runs(tmp_path):
+    code, text, err = cli("sweep", "--twin", "detail", "--param", "preprocessing=normalise", "--param", "seed=0:3",
+                          "--param", "hidden=3,8", "--param", "lr=0.5", "--param", "epochs=1000000000",
+                          "--param", "checkpoint_every=10", "--param", "data.n_samples=40", "--workers", "2",
+                          "--out", tmp_path / "sweep")
+    assert code == 2 and one_paragraph(err), err
+    assert "this sweep would not fit in memory: its largest configuration (" in err and "hidden=8" in err, err
+    assert "nothing was run" in err and "--ignore-memory-estimate" in err and "checkpoint_every" in err, err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_sweep_that_fits_one_worker_at_a_time_is_told_how_many_workers_fit():
+    from crossverify.errors import CrossverifyError
+    from crossverify.sweep import spec as sweep_spec
+    from crossverify.sweep.checks import check_sweep_fits, worker_bytes
+    spec = sweep_spec.load(None, ["preprocessing=normalise", "seed=0:2", "hidden=3,5", "lr=0.5", "epochs=20",
+                                  "checkpoint_every=10", "data.n_samples=40"], "detail")
+    hyper = ("lr",)
+    largest = max(worker_bytes(c, hyper) for c in spec.configs)
+    assert largest == max(worker_bytes(c, hyper) for c in spec.configs if c.values["hidden"] == 5)
+    check_sweep_fits(spec.configs, hyper, 3, available=3 * largest)  # exactly enough: runs
+    with pytest.raises(CrossverifyError, match=r"What fits: --workers 2\."):
+        check_sweep_fits(spec.configs, hyper, 3, available=3 * largest - 1)
+    check_sweep_fits(spec.configs, hyper, 3, override=True, available=1)  # --ignore-memory-estimate

@@ -102,6 +102,12 @@ def _sizes(net):
     return step_numbers, history_numbers, seconds
 
 
+def trace_bytes(net, epochs, recorded):
+    """bytes(trace) of the module docstring: ``net`` run ``epochs`` epochs, every intermediate kept at ``recorded`` of them."""
+    step_numbers, history_numbers, _ = _sizes(net)
+    return (recorded * step_numbers + epochs * history_numbers) * BYTES
+
+
 def _traces_of_run(net, variants, kernels, modes):
     """How many traces `crossverify run` holds for one scenario (verify.Verifier's cache)."""
     ks, ms = len(kernels), len(modes)

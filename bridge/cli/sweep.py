@@ -3,7 +3,7 @@ R and Python, one Parquet row each (bridge/sweep/), on this machine's cores or a
 the atlas drawn from the rows (``--report``). docs/SWEEP.md describes the sweep file and the rows."""
 import os
 
-from crossverify.cli.options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from crossverify.cli.options import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_memory_option
 from crossverify.errors import CrossverifyError
 
 
@@ -36,6 +36,7 @@ def add_parser(sub):
     parser.add_argument("--report", metavar="ATLAS_DIR",
                         help="draw the atlas into ATLAS_DIR (index.html, PNGs, results.parquet) from the sweep folder "
                              "--out (default: ATLAS_DIR itself); with a sweep file, after running it")
+    add_memory_option(parser)
     parser.add_argument("--x", metavar="PARAM", help="the atlas heatmap's columns (default: the grid axis with most values)")
     parser.add_argument("--y", metavar="PARAM", help="the atlas heatmap's rows (default: the next such axis)")
     parser.set_defaults(handler=run)
@@ -91,11 +92,14 @@ def runner_for(args):
 def _run_sweep(spec, out_dir, args, out):
     from crossverify.sweep.build import scenario_for
     from crossverify.sweep.run import sweep
-    from crossverify.sweep.checks import check_configs
+    from crossverify.sweep.checks import check_configs, check_sweep_fits
     from crossverify.twins.protocol import load_twin
-    check_configs(spec.configs, load_twin(spec.settings["twin"]).hyper, spec.source)
+    hyper = load_twin(spec.settings["twin"]).hyper
+    check_configs(spec.configs, hyper, spec.source)
     scenario_for(spec.configs[0]) if spec.configs else None  # a configuration that cannot be built fails here, once
     runner = runner_for(args)
+    if getattr(runner, "processes", None):  # on a remote cluster the memory is the cluster's, not this machine's
+        check_sweep_fits(spec.configs, hyper, runner.processes, args.ignore_memory_estimate)
     out.write(f"sweep of twin {spec.settings['twin']}: {len(spec.configs)} configuration(s) on {runner.describe()}, "
               f"results in {out_dir}\n")
     out.flush()

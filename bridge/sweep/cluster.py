@@ -73,6 +73,11 @@ class DaskRunner:
         self.kind, self.where = parse_address(address)
         self.address = address
 
+    @property
+    def processes(self):
+        """The worker processes this machine runs (a local cluster's), None for a remote cluster."""
+        return self.where if self.kind == "local" else None
+
     def describe(self):
         if self.kind == "local":
             return f"a local Dask cluster of {self.where} worker process{'es' if self.where != 1 else ''}"

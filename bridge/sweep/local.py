@@ -99,6 +99,11 @@ class LocalRunner:
     def __init__(self, workers=None):
         self.workers = max(1, int(workers or default_workers()))
 
+    @property
+    def processes(self):
+        """The worker processes this machine runs."""
+        return self.workers
+
     def describe(self):
         return f"{self.workers} local worker process{'es' if self.workers != 1 else ''}"
 
