@@ -50,7 +50,7 @@ def run(args, out):
         return run_gallery(args, out)
     if args.figure and not args.figure.endswith(".png"):
         raise CrossverifyError(f"--figure {args.figure}: the figure is written as PNG; give a name ending in .png.")
-    request = one_run(args, kernels=False)  # explain chooses the row when --kernels is not given
+    request = one_run(args, default_kernels=False)  # explain chooses the row when --kernels is not given
     scenario = request.scenario
     sites = [parse_site(s, scenario.twin) for s in args.at]  # every input checked before R starts
     session = get_session()

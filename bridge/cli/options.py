@@ -26,7 +26,7 @@ def add_run_options(parser, many=False, variant=True, kernels=True, mode=False, 
     meaning the first scenario, the twin's reference variant, ``kernels_default`` (how the command
     chooses, said in its help) and the scenario's epochs. Names are checked by the run request
     (bridge/twins/request.py), not here."""
-    from crossverify.twins.request import MODES, NAMES
+    from crossverify.twins.request import MODES, NAMES, R_ARITHMETIC
     one = {} if many else {"default": None}
     repeat = {"action": "append"} if many else {}
     again = " (repeatable; default: every one)" if many else ""
@@ -42,8 +42,8 @@ def add_run_options(parser, many=False, variant=True, kernels=True, mode=False, 
     if kernels:
         parser.add_argument("--kernels", metavar="K", **repeat, **one,
                             help=f"only these Python kernels{again}: {', '.join(NAMES)}" if many else
-                            f"Python kernels: {' or '.join(NAMES)} (default: {kernels_default or NAMES[0]}); "
-                            f"{NAMES[0]} does R's arithmetic, so any difference is real")
+                            f"Python kernels: {' or '.join(NAMES)} (default: {kernels_default or R_ARITHMETIC}); "
+                            f"{R_ARITHMETIC} does R's arithmetic, so any difference is real")
     if mode:
         parser.add_argument("--mode", metavar="M", **repeat, **one,
                             help=f"only this comparison mode{again}: {', '.join(MODES)}" if many else
@@ -53,12 +53,13 @@ def add_run_options(parser, many=False, variant=True, kernels=True, mode=False, 
                             help="run N epochs instead of each scenario's own")
 
 
-def one_run(args, kernels=True):
+def one_run(args, default_kernels=True):
     """The OneRun (bridge/twins/request.py) of a one-comparison command's options, every name checked
-    before R starts; ``kernels=False``: the command chooses the kernels when --kernels is not given."""
-    from crossverify.twins.request import NAMES, OneRun
+    before R starts. Without --kernels: R's arithmetic, the bit-for-bit kernels, unless
+    ``default_kernels`` is False, where the command chooses them (explain's row choice)."""
+    from crossverify.twins.request import R_ARITHMETIC, OneRun
     chosen = getattr(args, "kernels", None)
-    default = NAMES[0] if kernels else None
+    default = R_ARITHMETIC if default_kernels else None
     return OneRun.build(scenario_from_args(args), getattr(args, "variant", None),
                         default if chosen is None else chosen, getattr(args, "epochs", None),
                         getattr(args, "mode", None))

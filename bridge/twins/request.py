@@ -116,7 +116,7 @@ class OneRun:
     mode: str = None
 
     @classmethod
-    def build(cls, scenario, variant=None, kernels=KERNELS[0], epochs=None, mode=None):
+    def build(cls, scenario, variant=None, kernels=R_ARITHMETIC, epochs=None, mode=None):
         twin = scenario.twin
         variant = check_name("variant", twin.reference if variant is None else variant, tuple(twin.variants))
         if mode is not None:
