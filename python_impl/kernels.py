@@ -36,6 +36,33 @@ except ImportError:  # pragma: no cover - exercised on machines without a compil
 # the compiled loops accumulate in C's long double: used only when it is numpy's (and so R's) format
 COMPILED = _exact if _exact is not None and _exact.LDBL_MANT_DIG == np.finfo(np.longdouble).nmant + 1 else None
 
+
+
+def _vector_exp_matches_libm():
+    """Switch the compiled exp to its vector copy of the C library's algorithm (python_impl/_exact.c)
+    when this CPU has one and it gives exp()'s own bits on a probe of inputs (checked once at import:
+    another C library, or glibc's build without FMA, fails it and keeps exp() per element)."""
+    if COMPILED is None or not getattr(COMPILED, "VECTOR_EXP", 0):
+        return False
+    rng = np.random.default_rng(20170529)
+    probe = np.concatenate([
+        np.linspace(-745.2, 709.8, 40001), rng.uniform(-40.0, 40.0, 50000), rng.uniform(-520.0, 520.0, 50000),
+        rng.standard_normal(20000) * 10.0 ** rng.integers(-20, 3, 20000),
+        rng.integers(0, 2 ** 64, 20000, dtype=np.uint64).view(np.float64),
+        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 512.0, -512.0, 2.0 ** -54, -(2.0 ** -54), 5e-324]),
+    ])
+    scalar, vector = np.empty_like(probe), np.empty_like(probe)
+    COMPILED.set_vector_exp(False)
+    COMPILED.exp(probe, scalar)
+    COMPILED.set_vector_exp(True)
+    COMPILED.exp(probe, vector)
+    same = bool(np.all((scalar.view(np.uint64) == vector.view(np.uint64)) | (np.isnan(scalar) & np.isnan(vector))))
+    COMPILED.set_vector_exp(same)
+    return same
+
+
+VECTOR_EXP = _vector_exp_matches_libm()
+
 if numexpr is not None:
     # one thread: at these sizes (10000 elements) numexpr's thread pool costs more than it saves
     # on two cores, several times more when the cores are busy; R's loop is single-threaded too
