@@ -187,17 +187,9 @@ static int product_loop(const Matrix *a, const Matrix *b, Matrix *z, int wide)
 /* four doubles as one value: GCC's vector extension, element-wise IEEE multiply and add */
 typedef double v4d __attribute__((vector_size(32)));
 
-static inline v4d load4(const double *p)
-{
-    v4d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store4(double *p, v4d v)
-{
-    memcpy(p, &v, sizeof v);
-}
+/* unaligned loads and stores of four doubles */
+#define LOAD4(v, p) memcpy(&(v), (p), sizeof(v4d))
+#define STORE4(p, v) memcpy((p), &(v), sizeof(v4d))
 
 /* out[i, 0:4 NV] = sum over l in order of s(i, l) * lines[l, 0:4 NV], from +0, every partial sum of
  * one output in one lane of a register: s(i, l) at sdata + i s_outer + l s_l, lines packed 4 NV wide */
@@ -217,18 +209,78 @@ static inline void store4(double *p, v4d v)
                 v4d sv = {sc, sc, sc, sc};                                                          \
                 const double *w = lines + l * (4 * NV);                                             \
                 for (v = 0; v < NV; v++) {                                                          \
-                    v4d p = sv * load4(w + 4 * v);                                                  \
+                    v4d p, x;                                                                       \
+                    LOAD4(x, w + 4 * v);                                                            \
+                    p = sv * x;                                                                     \
                     r[v] = r[v] + p;                                                                \
                 }                                                                                   \
             }                                                                                       \
             for (v = 0; v < NV; v++)                                                                \
-                store4(out + i * 4 * NV + 4 * v, r[v]);                                             \
+                STORE4(out + i * 4 * NV + 4 * v, r[v]);                                             \
         }                                                                                           \
     }
 SMALL_ROWS(small_rows1, 1)
 SMALL_ROWS(small_rows2, 2)
 SMALL_ROWS(small_rows3, 3)
 SMALL_ROWS(small_rows4, 4)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define HAVE_SMALL_COLS 1
+typedef long long v4i __attribute__((vector_size(32)));
+
+/* out[i, j] = sum over l in order of s(i, l) * M[j][l], from +0, for j < len <= 16 and i < outer <= 4,
+ * M's rows contiguous in l (a transposed view): four rows at a time, each 4 x 4 block turned in
+ * registers so that a lane is one output and its terms still arrive in l order */
+CLONES static void small_cols(Py_ssize_t outer, Py_ssize_t k, const char *sdata, Py_ssize_t s_outer, Py_ssize_t s_l,
+                              const char *mdata, Py_ssize_t row_step, Py_ssize_t len, double *out, Py_ssize_t width)
+{
+    Py_ssize_t g, l, i;
+    int t;
+    for (g = 0; g < len; g += 4) {
+        const double *row[4];
+        v4d r[4];
+        for (t = 0; t < 4; t++) /* rows past the last repeat it; their lanes are not read */
+            row[t] = (const double *)(mdata + (g + t < len ? g + t : len - 1) * row_step);
+        for (i = 0; i < 4; i++)
+            r[i] = (v4d){0.0, 0.0, 0.0, 0.0};
+        for (l = 0; l + 4 <= k; l += 4) {
+            v4d m0, m1, m2, m3, u0, u1, u2, u3, c[4];
+            LOAD4(m0, row[0] + l);
+            LOAD4(m1, row[1] + l);
+            LOAD4(m2, row[2] + l);
+            LOAD4(m3, row[3] + l);
+            u0 = __builtin_shuffle(m0, m1, (v4i){0, 4, 2, 6});
+            u1 = __builtin_shuffle(m0, m1, (v4i){1, 5, 3, 7});
+            u2 = __builtin_shuffle(m2, m3, (v4i){0, 4, 2, 6});
+            u3 = __builtin_shuffle(m2, m3, (v4i){1, 5, 3, 7});
+            c[0] = __builtin_shuffle(u0, u2, (v4i){0, 1, 4, 5}); /* M[g..g+3][l] */
+            c[1] = __builtin_shuffle(u1, u3, (v4i){0, 1, 4, 5});
+            c[2] = __builtin_shuffle(u0, u2, (v4i){2, 3, 6, 7});
+            c[3] = __builtin_shuffle(u1, u3, (v4i){2, 3, 6, 7});
+            for (i = 0; i < outer; i++) {
+                const char *sp = sdata + i * s_outer + l * s_l;
+                for (t = 0; t < 4; t++) {
+                    double sc = *(const double *)(sp + t * s_l);
+                    v4d p = (v4d){sc, sc, sc, sc} * c[t];
+                    r[i] = r[i] + p;
+                }
+            }
+        }
+        for (; l < k; l++) {
+            v4d c = {row[0][l], row[1][l], row[2][l], row[3][l]};
+            for (i = 0; i < outer; i++) {
+                double sc = *(const double *)(sdata + i * s_outer + l * s_l);
+                v4d p = (v4d){sc, sc, sc, sc} * c;
+                r[i] = r[i] + p;
+            }
+        }
+        for (i = 0; i < outer; i++)
+            STORE4(out + i * width + g, r[i]);
+    }
+}
+#else
+#define HAVE_SMALL_COLS 0
+#endif
 
 /* row[q] = sum over l in order of s(l) * lines[l][q], from +0 (the first term as p + 0: +0 + p is p + 0) */
 CLONES static void long_row(Py_ssize_t len, Py_ssize_t k, const char *srow, Py_ssize_t s_l, const double *lines,
@@ -272,13 +324,23 @@ static int product_double(const Matrix *a, const Matrix *b, Matrix *z)
     }
     if (len <= 16) {
         Py_ssize_t nv = (len + 3) / 4, width = 4 * nv;
-        double *packed = calloc((size_t)(k * width), sizeof(double));
-        double *out = malloc((size_t)(outer * width) * sizeof(double));
-        if (packed == NULL || out == NULL) {
+        double *packed = NULL, *out = malloc((size_t)(outer * width) * sizeof(double));
+        /* a transposed view (lines contiguous along l) is read as it lies, no packing */
+        int as_cols = HAVE_SMALL_COLS && line_step == (Py_ssize_t)sizeof(double) && outer <= 4
+                      && elem_step % (Py_ssize_t)sizeof(double) == 0 && elem_step != (Py_ssize_t)sizeof(double);
+        if (!as_cols && out != NULL)
+            packed = calloc((size_t)(k * width), sizeof(double));
+        if (out == NULL || (!as_cols && packed == NULL)) {
             free(packed);
             free(out);
             return -1;
         }
+#if HAVE_SMALL_COLS
+        if (as_cols)
+            small_cols(outer, k, sdata, s_outer, s_l, lines, elem_step, len, out, width);
+        else
+#endif
+        {
         for (l = 0; l < k; l++)
             for (j = 0; j < len; j++)
                 packed[l * width + j] = *(const double *)(lines + l * line_step + j * elem_step);
@@ -290,6 +352,7 @@ static int product_double(const Matrix *a, const Matrix *b, Matrix *z)
             small_rows3(outer, k, sdata, s_outer, s_l, packed, out);
         else
             small_rows4(outer, k, sdata, s_outer, s_l, packed, out);
+        }
         for (i = 0; i < outer; i++)
             for (j = 0; j < len; j++)
                 *(double *)(z->data + i * z_outer + j * z_elem) = out[i * width + j];

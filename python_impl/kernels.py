@@ -316,6 +316,13 @@ class ExactKernels:
     compiled = COMPILED
 
     def dot(self, a, b):
+        if self.matprod_path == "reference" and self.compiled is not None:
+            try:  # float64 matrices straight to the compiled loop; anything else takes the general path below
+                out = np.empty((a.shape[0], b.shape[1]))
+                self.compiled.ref_matprod(a, b, out)
+                return out
+            except (AttributeError, IndexError, TypeError, ValueError):
+                pass
         if self.matprod_path in R_BLAS_PATHS:  # the very routine R's %*% calls, with R's arguments
             return _R_BLAS[self.matprod_path].matprod(a, b)
         if self.matprod_path == "internal":
@@ -380,6 +387,13 @@ class ExactKernels:
         return out
 
     def exp(self, x):
+        if self.compiled is not None:
+            try:  # a 1-d or 2-d float64 array straight to the compiled loop; anything else below
+                out = np.empty(x.shape)
+                self.compiled.exp(x, out)
+                return out
+            except (AttributeError, TypeError, ValueError):
+                pass
         x = np.asarray(x, dtype=np.float64)
         if self.compiled is not None:  # the C library's exp, called per element by compiled code
             flat = x if x.ndim in (1, 2) else x.reshape(-1)
