@@ -21,6 +21,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <stdint.h>
 
 #pragma STDC FP_CONTRACT OFF
 
@@ -608,6 +610,15 @@ static int contiguous(const Matrix *m)
     return m->s1 == (Py_ssize_t)sizeof(double) && (m->rows == 1 || m->s0 == m->cols * (Py_ssize_t)sizeof(double));
 }
 
+/* x and z hold their elements contiguous in one order (both C or both Fortran): one flat loop serves */
+static int same_flat_layout(const Matrix *x, const Matrix *z)
+{
+    Py_ssize_t d = (Py_ssize_t)sizeof(double);
+    int fortran_x = x->view.ndim == 2 && x->s0 == d && (x->cols == 1 || x->s1 == x->rows * d);
+    int fortran_z = z->view.ndim == 2 && z->s0 == d && (z->cols == 1 || z->s1 == z->rows * d);
+    return (contiguous(x) && contiguous(z)) || (fortran_x && fortran_z);
+}
+
 static PyObject *py_exp(PyObject *self, PyObject *args)
 {
     Matrix x, z;
@@ -616,7 +627,7 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
 #if HAVE_VECTOR_EXP
-    if (use_vector_exp && contiguous(&x) && contiguous(&z))
+    if (use_vector_exp && same_flat_layout(&x, &z))
         exp_avx2((const double *)x.data, (double *)z.data, x.rows * x.cols);
     else
 #endif
@@ -777,6 +788,83 @@ static PyObject *py_may_have_nan_or_inf(PyObject *self, PyObject *arg)
     return PyBool_FromLong(found);
 }
 
+/* R's x %*% y on the BLAS R loaded (src/main/array.c, matprod), the routines given as addresses
+ * (python_impl/rblas.py reads them from the library R loaded): dgemv("N") when y has one column,
+ * dgemv("T") on y with x as the vector when x has one row, else dgemm("N", "N"); Fortran's hidden
+ * character lengths passed as R 4.2 passes them (FCONE) */
+typedef void (*dgemm_fn)(const char *, const char *, const int *, const int *, const int *, const double *,
+                         const double *, const int *, const double *, const int *, const double *, double *,
+                         const int *, size_t, size_t);
+typedef void (*dgemv_fn)(const char *, const int *, const int *, const double *, const double *, const int *,
+                         const double *, const int *, const double *, double *, const int *, size_t);
+
+/* column-major and contiguous: the layout R hands its BLAS */
+static int column_major(const Matrix *m)
+{
+    return m->view.ndim == 2 && (m->rows <= 1 || m->s0 == (Py_ssize_t)sizeof(double))
+           && (m->cols <= 1 || m->s1 == m->rows * (Py_ssize_t)sizeof(double));
+}
+
+/* R's mayHaveNaNOrInf over the n doubles at x */
+static int nan_or_inf(const double *x, Py_ssize_t n)
+{
+    Py_ssize_t i;
+    if ((n & 1) != 0 && !isfinite(x[0]))
+        return 1;
+    for (i = n & 1; i < n; i += 2)
+        if (!isfinite(x[i] + x[i + 1]))
+            return 1;
+    return 0;
+}
+
+/* blas_matprod(x, y, z, dgemm, dgemv, nan_switch): z = x %*% y as R computes it on that BLAS, all three
+ * column-major; False (z untouched) when nan_switch is set and an operand may hold NaN or Inf: R then
+ * takes its own double loop, which the caller runs */
+static PyObject *py_blas_matprod(PyObject *self, PyObject *args)
+{
+    PyObject *ox, *oy, *oz;
+    unsigned long long pgemm, pgemv;
+    int nan_switch, nrx, ncx, nry, ncy, ione = 1;
+    double one = 1.0, zero = 0.0;
+    Matrix x, y, z;
+    if (!PyArg_ParseTuple(args, "OOOKKp", &ox, &oy, &oz, &pgemm, &pgemv, &nan_switch))
+        return NULL;
+    if (get_matrix(ox, &x, 0) < 0)
+        return NULL;
+    if (get_matrix(oy, &y, 0) < 0) {
+        PyBuffer_Release(&x.view);
+        return NULL;
+    }
+    if (get_matrix(oz, &z, 1) < 0) {
+        PyBuffer_Release(&x.view);
+        PyBuffer_Release(&y.view);
+        return NULL;
+    }
+    if (x.cols != y.rows || z.rows != x.rows || z.cols != y.cols || !column_major(&x) || !column_major(&y)
+        || !column_major(&z) || x.rows > INT_MAX || x.cols > INT_MAX || y.cols > INT_MAX) {
+        release(&x, &y, &z);
+        PyErr_SetString(PyExc_ValueError, "expected column-major (m, k), (k, n) and (m, n) matrices of float64");
+        return NULL;
+    }
+    nrx = (int)x.rows, ncx = (int)x.cols, nry = (int)y.rows, ncy = (int)y.cols;
+    if (nan_switch && (nan_or_inf((const double *)x.data, x.rows * x.cols)
+                       || nan_or_inf((const double *)y.data, y.rows * y.cols))) {
+        release(&x, &y, &z);
+        Py_RETURN_FALSE;
+    }
+    if (ncy == 1)
+        ((dgemv_fn)(uintptr_t)pgemv)("N", &nrx, &ncx, &one, (const double *)x.data, &nrx, (const double *)y.data,
+                                     &ione, &zero, (double *)z.data, &ione, 1);
+    else if (nrx == 1) /* (xY)^T = Y^T x^T: a vector either way */
+        ((dgemv_fn)(uintptr_t)pgemv)("T", &nry, &ncy, &one, (const double *)y.data, &nry, (const double *)x.data,
+                                     &ione, &zero, (double *)z.data, &ione, 1);
+    else
+        ((dgemm_fn)(uintptr_t)pgemm)("N", "N", &nrx, &ncy, &ncx, &one, (const double *)x.data, &nrx,
+                                     (const double *)y.data, &nry, &zero, (double *)z.data, &nrx, 1, 1);
+    release(&x, &y, &z);
+    Py_RETURN_TRUE;
+}
+
 /* numpy's maximum: a when a >= b or a is NaN, else b */
 static inline double np_maximum(double a, double b)
 {
@@ -860,6 +948,8 @@ static PyMethodDef methods[] = {
     {"mean", py_mean, METH_O, "mean(x): R's mean.default of a 1-d array"},
     {"same_bits", py_same_bits, METH_VARARGS, "same_bits(a, b): the two C-contiguous buffers hold the same bytes"},
     {"may_have_nan_or_inf", py_may_have_nan_or_inf, METH_O, "R's mayHaveNaNOrInf over a 1-d array"},
+    {"blas_matprod", py_blas_matprod, METH_VARARGS,
+     "blas_matprod(x, y, z, dgemm, dgemv, nan_switch): R's %*% on the BLAS at those addresses; False: R's own loop"},
     {"leaf_bounds", py_leaf_bounds, METH_VARARGS, "leaf_bounds(l, r, d, m): a bound leaf's d and m in one pass"},
     {"finish_bounds", py_finish_bounds, METH_VARARGS,
      "finish_bounds(l, r, P, S, c, slack, floor, S_out, d_out, m_out): bounds.py's _finish in one pass"},

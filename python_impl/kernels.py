@@ -389,7 +389,7 @@ class ExactKernels:
     def exp(self, x):
         if self.compiled is not None:
             try:  # a 1-d or 2-d float64 array straight to the compiled loop; anything else below
-                out = np.empty(x.shape)
+                out = np.empty_like(x)  # x's layout (R's results are column-major): one flat pass over both
                 self.compiled.exp(x, out)
                 return out
             except (AttributeError, TypeError, ValueError):
