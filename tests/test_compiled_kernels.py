@@ -180,7 +180,7 @@ def _exp_or_overflow(x):
             return math.exp(v)
         except OverflowError:
             return math.inf
-    with np.errstate(invalid="ignore"):  # NaN inputs: NaN out, as expected
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN in, NaN out; +Inf where exp overflows
         return np.frompyfunc(one, 1, 1)(x).astype(np.float64)
 
 
