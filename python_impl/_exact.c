@@ -7,7 +7,9 @@
  *   ref_matprod      z[i,j] = ((+0 + x[i,0]y[0,j]) + x[i,1]y[1,j]) + ...   reference dgemm/dgemv,
  *                    R's simple_matprod (double accumulator, each product rounded on its own)
  *   internal_matprod the same with a long-double accumulator: R's internal_matprod
- *   exp              the C library's exp per element (R's exp is math1 of exp)
+ *   exp              the C library's exp per element (R's exp is math1 of exp), or a vector copy of
+ *                    glibc's own algorithm where kernels.py's probe found it gives exp()'s bits
+ *   blas_matprod     R's x %*% y on the BLAS R loaded: its branches, NaN/Inf test and BLAS call
  *   sum_axis         R's colSums/rowSums: one long-double accumulator per output, index order
  *   sum_all, mean    R's sum() and mean.default over the elements in the order given
  *

@@ -13,7 +13,8 @@ IEEE-754 correctly rounded in both languages, so they need no namespace.
 
 The exact kernels' dominant loops (matrix products, long-double sums, ``exp``) run compiled
 (python_impl/_exact.c, built by setup.py, docs/FACTS.md section 9) when the extension was built
-and its long double is numpy's; ``NumpyExactKernels`` is the same arithmetic in numpy alone: the
+and its long double is numpy's; ``exp`` there runs four lanes at a time when ``VECTOR_EXP`` (the
+vector copy of the C library's algorithm gave its bits on the import-time probe); ``NumpyExactKernels`` is the same arithmetic in numpy alone: the
 reference the compiled loops are tested against, and the fallback where no compiler was found.
 """
 import contextlib
