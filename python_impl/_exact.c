@@ -580,15 +580,65 @@ __attribute__((target("avx2,fma"))) static void exp_avx2(const double *x, double
         z[i] = exp(x[i]);
 }
 
+/* exp_avx2's operations eight lanes at a time (AVX-512F), where the CPU has it */
+__attribute__((target("avx512f"))) static void exp_avx512(const double *x, double *z, Py_ssize_t n)
+{
+    const __m512d invln2n = _mm512_set1_pd(EXP_INVLN2N), shift = _mm512_set1_pd(EXP_SHIFT);
+    const __m512d hi = _mm512_set1_pd(EXP_NEGLN2HIN), lo = _mm512_set1_pd(EXP_NEGLN2LON);
+    const __m512d c2 = _mm512_set1_pd(EXP_C2), c3 = _mm512_set1_pd(EXP_C3);
+    const __m512d c4 = _mm512_set1_pd(EXP_C4), c5 = _mm512_set1_pd(EXP_C5);
+    const __m512i low7 = _mm512_set1_epi64(0x7f), top11 = _mm512_set1_epi64(0x7ff);
+    const __m512i below = _mm512_set1_epi64(0x3c8), above = _mm512_set1_epi64(0x408);
+    Py_ssize_t i = 0, q;
+    for (; i + 8 <= n; i += 8) {
+        __m512d vx = _mm512_loadu_pd(x + i), kd, r, tail, scale, r2, t, tmp;
+        __m512i abstop = _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(vx), 52), top11), ki, idx, sbits;
+        /* main path: 0x3c9 <= abstop <= 0x407; other lanes computed on 0, then by exp() */
+        __mmask8 in = _mm512_cmpgt_epi64_mask(abstop, below) & _mm512_cmpgt_epi64_mask(above, abstop);
+        vx = _mm512_maskz_mov_pd(in, vx);
+        kd = _mm512_fmadd_pd(vx, invln2n, shift);
+        ki = _mm512_castpd_si512(kd);
+        kd = _mm512_sub_pd(kd, shift);
+        r = _mm512_fmadd_pd(kd, hi, vx);
+        r = _mm512_fmadd_pd(kd, lo, r);
+        idx = _mm512_slli_epi64(_mm512_and_si512(ki, low7), 1);
+        tail = _mm512_i64gather_pd(idx, (const double *)exp_tab, 8);
+        sbits = _mm512_add_epi64(_mm512_i64gather_epi64(idx, (const long long *)(exp_tab + 1), 8),
+                                 _mm512_slli_epi64(ki, 45));
+        r2 = _mm512_mul_pd(r, r);
+        t = _mm512_fmadd_pd(_mm512_fmadd_pd(r, c3, c2), r2, _mm512_add_pd(r, tail));
+        tmp = _mm512_fmadd_pd(_mm512_mul_pd(r2, r2), _mm512_fmadd_pd(r, c5, c4), t);
+        scale = _mm512_castsi512_pd(sbits);
+        _mm512_storeu_pd(z + i, _mm512_fmadd_pd(scale, tmp, scale));
+        if (in != 0xff)
+            for (q = i; q < i + 8; q++)
+                if (!((in >> (q - i)) & 1))
+                    z[q] = exp(x[q]);
+    }
+    exp_avx2(x + i, z + i, n - i);
+}
+
 static int vector_exp_available(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+
+/* AVX-512F, and the CPU may run it: eight lanes; tests switch it off (set_vector_exp_wide) to check the four */
+static int allow_wide = 1;
+
+static int vector_exp_wide(void)
+{
+    return allow_wide && __builtin_cpu_supports("avx512f");
+}
 #else
 #define HAVE_VECTOR_EXP 0
+static int allow_wide = 0;
 static int vector_exp_available(void) { return 0; }
+static int vector_exp_wide(void) { return 0; }
 #endif
+
+
 
 /* set by set_vector_exp (kernels.py, after its probe): exp() computes through exp_avx2 */
 static int use_vector_exp = 0;
@@ -602,7 +652,18 @@ static PyObject *py_set_vector_exp(PyObject *self, PyObject *arg)
         PyErr_SetString(PyExc_RuntimeError, "no vector exp on this CPU or build");
         return NULL;
     }
-    use_vector_exp = on;
+    use_vector_exp = on ? 1 + vector_exp_wide() : 0; /* 2: eight lanes (AVX-512F) */
+    return PyBool_FromLong(previous != 0);
+}
+
+static PyObject *py_set_vector_exp_wide(PyObject *self, PyObject *arg)
+{
+    int previous = allow_wide, on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    allow_wide = on;
+    if (use_vector_exp)
+        use_vector_exp = 1 + vector_exp_wide();
     return PyBool_FromLong(previous);
 }
 
@@ -629,9 +690,12 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
         return NULL;
     Py_BEGIN_ALLOW_THREADS
 #if HAVE_VECTOR_EXP
-    if (use_vector_exp && same_flat_layout(&x, &z))
-        exp_avx2((const double *)x.data, (double *)z.data, x.rows * x.cols);
-    else
+    if (use_vector_exp && same_flat_layout(&x, &z)) {
+        if (use_vector_exp == 2)
+            exp_avx512((const double *)x.data, (double *)z.data, x.rows * x.cols);
+        else
+            exp_avx2((const double *)x.data, (double *)z.data, x.rows * x.cols);
+    } else
 #endif
     for (i = 0; i < x.rows; i++)
         for (j = 0; j < x.cols; j++)
@@ -943,6 +1007,8 @@ static PyMethodDef methods[] = {
     {"internal_matprod", py_internal_matprod, METH_VARARGS,
      "internal_matprod(a, b, out): R's internal %*% loop, rounded products summed in long double"},
     {"exp", py_exp, METH_VARARGS, "exp(x, out): the C library's exp per element"},
+    {"set_vector_exp_wide", py_set_vector_exp_wide, METH_O,
+     "set_vector_exp_wide(on): eight lanes where AVX-512F exists (on, the default) or four; returns the previous"},
     {"set_vector_exp", py_set_vector_exp, METH_O,
      "set_vector_exp(on): exp through the vector copy of the C library's algorithm; returns the previous setting"},
     {"sum_axis", py_sum_axis, METH_VARARGS, "sum_axis(x, axis, out): R's colSums (axis 0) / rowSums (axis 1)"},

@@ -56,8 +56,11 @@ def _vector_exp_matches_libm():
     COMPILED.set_vector_exp(False)
     COMPILED.exp(probe, scalar)
     COMPILED.set_vector_exp(True)
-    COMPILED.exp(probe, vector)
-    same = bool(np.all((scalar.view(np.uint64) == vector.view(np.uint64)) | (np.isnan(scalar) & np.isnan(vector))))
+    same = True
+    for wide in (False, True):  # four lanes (AVX2), then eight where the CPU has AVX-512F
+        COMPILED.set_vector_exp_wide(wide)
+        COMPILED.exp(probe, vector)
+        same &= bool(np.all((scalar.view(np.uint64) == vector.view(np.uint64)) | (np.isnan(scalar) & np.isnan(vector))))
     COMPILED.set_vector_exp(same)
     return same
 

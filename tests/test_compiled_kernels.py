@@ -164,8 +164,13 @@ def test_vector_exp_is_the_c_library_exp_bit_for_bit():
                         rng.integers(0, 2 ** 64, 100_000, dtype=np.uint64).view(np.float64),
                         np.array([np.inf, -np.inf, np.nan])])
     expected = _exp_or_overflow(x)
-    got = COMPILED.exp(x)
-    assert same_bits_or_both_nan(got, expected)
+    for wide in (False, True):  # four lanes, and eight where the CPU has AVX-512F (the default there)
+        previous = kernels.COMPILED.set_vector_exp_wide(wide)
+        try:
+            got = COMPILED.exp(x)
+        finally:
+            kernels.COMPILED.set_vector_exp_wide(previous)
+        assert same_bits_or_both_nan(got, expected)
     # a column-major matrix, and an odd length (the lanes left after the last full vector)
     assert same_bits_or_both_nan(COMPILED.exp(np.asfortranarray(x[:600].reshape(20, 30))),
                                  expected[:600].reshape(20, 30))
