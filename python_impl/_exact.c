@@ -28,6 +28,11 @@
 
 #pragma STDC FP_CONTRACT OFF
 
+/* the GIL is let go only around work long enough to repay it (taking it back costs a mutex) */
+#define BIG_WORK (1 << 17)
+#define BEGIN_WORK(size) { PyThreadState *_save = (size) >= BIG_WORK ? PyEval_SaveThread() : NULL;
+#define END_WORK if (_save != NULL) PyEval_RestoreThread(_save); }
+
 typedef struct {
     Py_buffer view;
     char *data;
@@ -402,9 +407,9 @@ static PyObject *py_ref_matprod(PyObject *self, PyObject *args)
     int failed;
     if (get_three(args, &a, &b, &z) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(a.rows * a.cols * b.cols)
     failed = product_double(&a, &b, &z);
-    Py_END_ALLOW_THREADS
+    END_WORK
     release(&a, &b, &z);
     if (failed)
         return PyErr_NoMemory();
@@ -417,9 +422,9 @@ static PyObject *py_internal_matprod(PyObject *self, PyObject *args)
     int failed;
     if (get_three(args, &a, &b, &z) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(a.rows * a.cols * b.cols)
     failed = product_loop(&a, &b, &z, 1);
-    Py_END_ALLOW_THREADS
+    END_WORK
     release(&a, &b, &z);
     if (failed)
         return PyErr_NoMemory();
@@ -688,7 +693,7 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     Py_ssize_t i, j;
     if (get_two(args, &x, &z) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(x.rows * x.cols * 8)
 #if HAVE_VECTOR_EXP
     if (use_vector_exp && same_flat_layout(&x, &z)) {
         if (use_vector_exp == 2)
@@ -700,7 +705,7 @@ static PyObject *py_exp(PyObject *self, PyObject *args)
     for (i = 0; i < x.rows; i++)
         for (j = 0; j < x.cols; j++)
             AT(z, i, j) = exp(AT(x, i, j));
-    Py_END_ALLOW_THREADS
+    END_WORK
     PyBuffer_Release(&x.view);
     PyBuffer_Release(&z.view);
     Py_RETURN_NONE;
