@@ -291,24 +291,44 @@ CLONES static void small_cols(Py_ssize_t outer, Py_ssize_t k, const char *sdata,
 #define HAVE_SMALL_COLS 0
 #endif
 
-/* row[q] = sum over l in order of s(l) * lines[l][q], from +0 (the first term as p + 0: +0 + p is p + 0) */
+/* row[q] (or +0, first) + s[0] w[0][q] + ... + s[take-1] w[take-1][q], added in that order, each
+ * product rounded first: up to four terms per pass over the row */
+static inline void add_terms(Py_ssize_t len, int take, int first, const double *s, const double *const *w,
+                             double *restrict row)
+{
+    Py_ssize_t q;
+    int t;
+    for (q = 0; q < len; q++) {
+        double acc = first ? 0.0 : row[q];
+        for (t = 0; t < take; t++) {
+            double p = s[t] * w[t][q];
+            acc = acc + p;
+        }
+        row[q] = acc;
+    }
+}
+
+/* row[q] = sum over l in order of s(l) * lines[l][q], from +0, four terms per pass */
 CLONES static void long_row(Py_ssize_t len, Py_ssize_t k, const char *srow, Py_ssize_t s_l, const double *lines,
                             Py_ssize_t line_len, double *restrict row)
 {
-    Py_ssize_t l, q;
-    double sc = *(const double *)srow;
-    const double *restrict w = lines;
-    for (q = 0; q < len; q++) {
-        double p = sc * w[q];
-        row[q] = p + 0.0;
-    }
-    for (l = 1; l < k; l++) {
-        sc = *(const double *)(srow + l * s_l);
-        w = lines + l * line_len;
-        for (q = 0; q < len; q++) {
-            double p = sc * w[q];
-            row[q] += p;
+    Py_ssize_t l = 0;
+    while (l < k) {
+        double s[4];
+        const double *w[4];
+        int take = k - l >= 4 ? 4 : k - l >= 2 ? 2 : 1, t, first = l == 0;
+        for (t = 0; t < take; t++) {
+            s[t] = *(const double *)(srow + (l + t) * s_l);
+            w[t] = lines + (l + t) * line_len;
         }
+        /* constant take and first: each call compiles to its own vectorised loop */
+        if (take == 4)
+            first ? add_terms(len, 4, 1, s, w, row) : add_terms(len, 4, 0, s, w, row);
+        else if (take == 2)
+            first ? add_terms(len, 2, 1, s, w, row) : add_terms(len, 2, 0, s, w, row);
+        else
+            first ? add_terms(len, 1, 1, s, w, row) : add_terms(len, 1, 0, s, w, row);
+        l += take;
     }
 }
 
