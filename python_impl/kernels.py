@@ -13,9 +13,10 @@ IEEE-754 correctly rounded in both languages, so they need no namespace.
 
 The exact kernels' dominant loops (matrix products, long-double sums, ``exp``) run compiled
 (python_impl/_exact.c, built by setup.py, docs/FACTS.md section 9) when the extension was built
-and its long double is numpy's; ``exp`` there runs four lanes at a time when ``VECTOR_EXP`` (the
-vector copy of the C library's algorithm gave its bits on the import-time probe); ``NumpyExactKernels`` is the same arithmetic in numpy alone: the
-reference the compiled loops are tested against, and the fallback where no compiler was found.
+and its long double is numpy's; its ``exp`` runs four or eight lanes at a time when ``VECTOR_EXP``
+(the vector copy of the C library's algorithm gave that library's bits on the import-time probe).
+``NumpyExactKernels`` is the same arithmetic in numpy alone: the reference the compiled loops are
+tested against, and the fallback where no compiler was found.
 """
 import contextlib
 import math
@@ -36,7 +37,6 @@ except ImportError:  # pragma: no cover - exercised on machines without a compil
 
 # the compiled loops accumulate in C's long double: used only when it is numpy's (and so R's) format
 COMPILED = _exact if _exact is not None and _exact.LDBL_MANT_DIG == np.finfo(np.longdouble).nmant + 1 else None
-
 
 
 def _vector_exp_matches_libm():
@@ -60,7 +60,8 @@ def _vector_exp_matches_libm():
     for wide in (False, True):  # four lanes (AVX2), then eight where the CPU has AVX-512F
         COMPILED.set_vector_exp_wide(wide)
         COMPILED.exp(probe, vector)
-        same &= bool(np.all((scalar.view(np.uint64) == vector.view(np.uint64)) | (np.isnan(scalar) & np.isnan(vector))))
+        same &= bool(np.all((scalar.view(np.uint64) == vector.view(np.uint64))
+                            | (np.isnan(scalar) & np.isnan(vector))))
     COMPILED.set_vector_exp(same)
     return same
 
