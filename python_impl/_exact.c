@@ -127,7 +127,8 @@ AXPY(axpy_long, long double)
 /* z[i,j] = sum over l in order of (double)(a[i,l] * b[l,j]), from +0, in double or, with wide, long
  * double (R's internal loop). One row of z (one column, when z has more rows than columns) is
  * accumulated at a time: its sums are in flight together, each still added in l order, so they do
- * not wait on one another. */
+ * not wait on one another. The double products take product_double below (faster loops, the same
+ * sums); this one serves the long-double loop. */
 static int product_loop(const Matrix *a, const Matrix *b, Matrix *z, int wide)
 {
     Py_ssize_t m = a->rows, k = a->cols, n = b->cols, i, j, l;
