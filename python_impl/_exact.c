@@ -7,7 +7,9 @@
  *   ref_matprod      z[i,j] = ((+0 + x[i,0]y[0,j]) + x[i,1]y[1,j]) + ...   reference dgemm/dgemv,
  *                    R's simple_matprod (double accumulator, each product rounded on its own)
  *   internal_matprod the same with a long-double accumulator: R's internal_matprod
- *   exp              the C library's exp per element (R's exp is math1 of exp)
+ *   exp              the C library's exp per element (R's exp is math1 of exp), or a vector copy of
+ *                    glibc's own algorithm where kernels.py's probe found it gives exp()'s bits
+ *   blas_matprod     R's x %*% y on the BLAS R loaded: its branches, NaN/Inf test and BLAS call
  *   sum_axis         R's colSums/rowSums: one long-double accumulator per output, index order
  *   sum_all, mean    R's sum() and mean.default over the elements in the order given
  *
@@ -21,8 +23,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <stdint.h>
 
 #pragma STDC FP_CONTRACT OFF
+
+/* the GIL is let go only around work long enough to repay it (taking it back costs a mutex) */
+#define BIG_WORK (1 << 17)
+#define BEGIN_WORK(size) { PyThreadState *_save = (size) >= BIG_WORK ? PyEval_SaveThread() : NULL;
+#define END_WORK if (_save != NULL) PyEval_RestoreThread(_save); }
 
 typedef struct {
     Py_buffer view;
@@ -118,7 +127,8 @@ AXPY(axpy_long, long double)
 /* z[i,j] = sum over l in order of (double)(a[i,l] * b[l,j]), from +0, in double or, with wide, long
  * double (R's internal loop). One row of z (one column, when z has more rows than columns) is
  * accumulated at a time: its sums are in flight together, each still added in l order, so they do
- * not wait on one another. */
+ * not wait on one another. The double products take product_double below (faster loops, the same
+ * sums); this one serves the long-double loop. */
 static int product_loop(const Matrix *a, const Matrix *b, Matrix *z, int wide)
 {
     Py_ssize_t m = a->rows, k = a->cols, n = b->cols, i, j, l;
@@ -176,15 +186,251 @@ static int product_loop(const Matrix *a, const Matrix *b, Matrix *z, int wide)
     return 0;
 }
 
+/* The double loops below are built twice, for AVX2 and for the baseline, and the CPU picks one when
+ * the module loads: wider lanes, the same separate multiply and add in each lane (no FMA: -ffp-contract=off) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CLONES
+#endif
+
+/* four doubles as one value: GCC's vector extension, element-wise IEEE multiply and add */
+typedef double v4d __attribute__((vector_size(32)));
+
+/* unaligned loads and stores of four doubles */
+#define LOAD4(v, p) memcpy(&(v), (p), sizeof(v4d))
+#define STORE4(p, v) memcpy((p), &(v), sizeof(v4d))
+
+/* out[i, 0:4 NV] = sum over l in order of s(i, l) * lines[l, 0:4 NV], from +0, every partial sum of
+ * one output in one lane of a register: s(i, l) at sdata + i s_outer + l s_l, lines packed 4 NV wide */
+#define SMALL_ROWS(name, NV)                                                                         \
+    CLONES static void name(Py_ssize_t outer, Py_ssize_t k, const char *sdata, Py_ssize_t s_outer,   \
+                            Py_ssize_t s_l, const double *lines, double *out)                        \
+    {                                                                                               \
+        Py_ssize_t i, l;                                                                            \
+        int v;                                                                                      \
+        for (i = 0; i < outer; i++) {                                                               \
+            v4d r[NV];                                                                              \
+            const char *srow = sdata + i * s_outer;                                                 \
+            for (v = 0; v < NV; v++)                                                                \
+                r[v] = (v4d){0.0, 0.0, 0.0, 0.0};                                                   \
+            for (l = 0; l < k; l++) {                                                               \
+                double sc = *(const double *)(srow + l * s_l);                                      \
+                v4d sv = {sc, sc, sc, sc};                                                          \
+                const double *w = lines + l * (4 * NV);                                             \
+                for (v = 0; v < NV; v++) {                                                          \
+                    v4d p, x;                                                                       \
+                    LOAD4(x, w + 4 * v);                                                            \
+                    p = sv * x;                                                                     \
+                    r[v] = r[v] + p;                                                                \
+                }                                                                                   \
+            }                                                                                       \
+            for (v = 0; v < NV; v++)                                                                \
+                STORE4(out + i * 4 * NV + 4 * v, r[v]);                                             \
+        }                                                                                           \
+    }
+SMALL_ROWS(small_rows1, 1)
+SMALL_ROWS(small_rows2, 2)
+SMALL_ROWS(small_rows3, 3)
+SMALL_ROWS(small_rows4, 4)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define HAVE_SMALL_COLS 1
+typedef long long v4i __attribute__((vector_size(32)));
+
+/* out[i, j] = sum over l in order of s(i, l) * M[j][l], from +0, for j < len <= 16 and i < outer <= 4,
+ * M's rows contiguous in l (a transposed view): four rows at a time, each 4 x 4 block turned in
+ * registers so that a lane is one output and its terms still arrive in l order */
+CLONES static void small_cols(Py_ssize_t outer, Py_ssize_t k, const char *sdata, Py_ssize_t s_outer, Py_ssize_t s_l,
+                              const char *mdata, Py_ssize_t row_step, Py_ssize_t len, double *out, Py_ssize_t width)
+{
+    Py_ssize_t g, l, i;
+    int t;
+    for (g = 0; g < len; g += 4) {
+        const double *row[4];
+        v4d r[4];
+        for (t = 0; t < 4; t++) /* rows past the last repeat it; their lanes are not read */
+            row[t] = (const double *)(mdata + (g + t < len ? g + t : len - 1) * row_step);
+        for (i = 0; i < 4; i++)
+            r[i] = (v4d){0.0, 0.0, 0.0, 0.0};
+        for (l = 0; l + 4 <= k; l += 4) {
+            v4d m0, m1, m2, m3, u0, u1, u2, u3, c[4];
+            LOAD4(m0, row[0] + l);
+            LOAD4(m1, row[1] + l);
+            LOAD4(m2, row[2] + l);
+            LOAD4(m3, row[3] + l);
+            u0 = __builtin_shuffle(m0, m1, (v4i){0, 4, 2, 6});
+            u1 = __builtin_shuffle(m0, m1, (v4i){1, 5, 3, 7});
+            u2 = __builtin_shuffle(m2, m3, (v4i){0, 4, 2, 6});
+            u3 = __builtin_shuffle(m2, m3, (v4i){1, 5, 3, 7});
+            c[0] = __builtin_shuffle(u0, u2, (v4i){0, 1, 4, 5}); /* M[g..g+3][l] */
+            c[1] = __builtin_shuffle(u1, u3, (v4i){0, 1, 4, 5});
+            c[2] = __builtin_shuffle(u0, u2, (v4i){2, 3, 6, 7});
+            c[3] = __builtin_shuffle(u1, u3, (v4i){2, 3, 6, 7});
+            for (i = 0; i < outer; i++) {
+                const char *sp = sdata + i * s_outer + l * s_l;
+                for (t = 0; t < 4; t++) {
+                    double sc = *(const double *)(sp + t * s_l);
+                    v4d p = (v4d){sc, sc, sc, sc} * c[t];
+                    r[i] = r[i] + p;
+                }
+            }
+        }
+        for (; l < k; l++) {
+            v4d c = {row[0][l], row[1][l], row[2][l], row[3][l]};
+            for (i = 0; i < outer; i++) {
+                double sc = *(const double *)(sdata + i * s_outer + l * s_l);
+                v4d p = (v4d){sc, sc, sc, sc} * c;
+                r[i] = r[i] + p;
+            }
+        }
+        for (i = 0; i < outer; i++)
+            STORE4(out + i * width + g, r[i]);
+    }
+}
+#else
+#define HAVE_SMALL_COLS 0
+#endif
+
+/* row[q] (or +0, first) + s[0] w[0][q] + ... + s[take-1] w[take-1][q], added in that order, each
+ * product rounded first: up to four terms per pass over the row */
+static inline void add_terms(Py_ssize_t len, int take, int first, const double *s, const double *const *w,
+                             double *restrict row)
+{
+    Py_ssize_t q;
+    int t;
+    for (q = 0; q < len; q++) {
+        double acc = first ? 0.0 : row[q];
+        for (t = 0; t < take; t++) {
+            double p = s[t] * w[t][q];
+            acc = acc + p;
+        }
+        row[q] = acc;
+    }
+}
+
+/* row[q] = sum over l in order of s(l) * lines[l][q], from +0, four terms per pass */
+CLONES static void long_row(Py_ssize_t len, Py_ssize_t k, const char *srow, Py_ssize_t s_l, const double *lines,
+                            Py_ssize_t line_len, double *restrict row)
+{
+    Py_ssize_t l = 0;
+    while (l < k) {
+        double s[4];
+        const double *w[4];
+        int take = k - l >= 4 ? 4 : k - l >= 2 ? 2 : 1, t, first = l == 0;
+        for (t = 0; t < take; t++) {
+            s[t] = *(const double *)(srow + (l + t) * s_l);
+            w[t] = lines + (l + t) * line_len;
+        }
+        /* constant take and first: each call compiles to its own vectorised loop */
+        if (take == 4)
+            first ? add_terms(len, 4, 1, s, w, row) : add_terms(len, 4, 0, s, w, row);
+        else if (take == 2)
+            first ? add_terms(len, 2, 1, s, w, row) : add_terms(len, 2, 0, s, w, row);
+        else
+            first ? add_terms(len, 1, 1, s, w, row) : add_terms(len, 1, 0, s, w, row);
+        l += take;
+    }
+}
+
+/* product_loop in double: lines of 16 or fewer outputs in registers (small_rows), longer ones
+ * accumulated in place in z's rows (long_row); strided lines packed contiguous first */
+static int product_double(const Matrix *a, const Matrix *b, Matrix *z)
+{
+    Py_ssize_t m = a->rows, k = a->cols, n = b->cols, i, j, l;
+    int by_rows = n >= m;
+    Py_ssize_t len = by_rows ? n : m, outer = by_rows ? m : n;
+    const char *lines = by_rows ? b->data : a->data;
+    Py_ssize_t line_step = by_rows ? b->s0 : a->s1, elem_step = by_rows ? b->s1 : a->s0;
+    /* the scalar of line l for output line i: a[i,l] by rows, b[l,i] by columns */
+    const char *sdata = by_rows ? a->data : b->data;
+    Py_ssize_t s_outer = by_rows ? a->s0 : b->s1, s_l = by_rows ? a->s1 : b->s0;
+    Py_ssize_t z_outer = by_rows ? z->s0 : z->s1, z_elem = by_rows ? z->s1 : z->s0;
+    if (k == 0 || len == 0 || outer == 0) {
+        for (i = 0; i < z->rows; i++)
+            for (j = 0; j < z->cols; j++)
+                AT(*z, i, j) = 0.0;
+        return 0;
+    }
+    if (len <= 16) {
+        Py_ssize_t nv = (len + 3) / 4, width = 4 * nv;
+        double *packed = NULL, *out = malloc((size_t)(outer * width) * sizeof(double));
+        /* a transposed view (lines contiguous along l) is read as it lies, no packing */
+        int as_cols = HAVE_SMALL_COLS && line_step == (Py_ssize_t)sizeof(double) && outer <= 4
+                      && elem_step % (Py_ssize_t)sizeof(double) == 0 && elem_step != (Py_ssize_t)sizeof(double);
+        if (!as_cols && out != NULL)
+            packed = calloc((size_t)(k * width), sizeof(double));
+        if (out == NULL || (!as_cols && packed == NULL)) {
+            free(packed);
+            free(out);
+            return -1;
+        }
+#if HAVE_SMALL_COLS
+        if (as_cols)
+            small_cols(outer, k, sdata, s_outer, s_l, lines, elem_step, len, out, width);
+        else
+#endif
+        {
+        for (l = 0; l < k; l++)
+            for (j = 0; j < len; j++)
+                packed[l * width + j] = *(const double *)(lines + l * line_step + j * elem_step);
+        if (nv == 1)
+            small_rows1(outer, k, sdata, s_outer, s_l, packed, out);
+        else if (nv == 2)
+            small_rows2(outer, k, sdata, s_outer, s_l, packed, out);
+        else if (nv == 3)
+            small_rows3(outer, k, sdata, s_outer, s_l, packed, out);
+        else
+            small_rows4(outer, k, sdata, s_outer, s_l, packed, out);
+        }
+        for (i = 0; i < outer; i++)
+            for (j = 0; j < len; j++)
+                *(double *)(z->data + i * z_outer + j * z_elem) = out[i * width + j];
+        free(packed);
+        free(out);
+        return 0;
+    } else {
+        double *packed = NULL, *acc = NULL;
+        Py_ssize_t line_len = line_step / (Py_ssize_t)sizeof(double);
+        if (elem_step != (Py_ssize_t)sizeof(double) || line_step % (Py_ssize_t)sizeof(double) != 0) {
+            packed = malloc((size_t)(k * len) * sizeof(double));
+            if (packed == NULL)
+                return -1;
+            for (l = 0; l < k; l++)
+                for (j = 0; j < len; j++)
+                    packed[l * len + j] = *(const double *)(lines + l * line_step + j * elem_step);
+            lines = (const char *)packed;
+            line_len = len;
+        }
+        if (z_elem != (Py_ssize_t)sizeof(double)) {
+            acc = malloc((size_t)len * sizeof(double));
+            if (acc == NULL) {
+                free(packed);
+                return -1;
+            }
+        }
+        for (i = 0; i < outer; i++) {
+            double *row = acc != NULL ? acc : (double *)(z->data + i * z_outer);
+            long_row(len, k, sdata + i * s_outer, s_l, (const double *)lines, line_len, row);
+            if (acc != NULL)
+                for (j = 0; j < len; j++)
+                    *(double *)(z->data + i * z_outer + j * z_elem) = acc[j];
+        }
+        free(packed);
+        free(acc);
+        return 0;
+    }
+}
+
 static PyObject *py_ref_matprod(PyObject *self, PyObject *args)
 {
     Matrix a, b, z;
     int failed;
     if (get_three(args, &a, &b, &z) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    failed = product_loop(&a, &b, &z, 0);
-    Py_END_ALLOW_THREADS
+    BEGIN_WORK(a.rows * a.cols * b.cols)
+    failed = product_double(&a, &b, &z);
+    END_WORK
     release(&a, &b, &z);
     if (failed)
         return PyErr_NoMemory();
@@ -197,9 +443,9 @@ static PyObject *py_internal_matprod(PyObject *self, PyObject *args)
     int failed;
     if (get_three(args, &a, &b, &z) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(a.rows * a.cols * b.cols)
     failed = product_loop(&a, &b, &z, 1);
-    Py_END_ALLOW_THREADS
+    END_WORK
     release(&a, &b, &z);
     if (failed)
         return PyErr_NoMemory();
@@ -227,17 +473,260 @@ static int get_two(PyObject *args, Matrix *x, Matrix *z)
     return 0;
 }
 
+/* exp, eight or four lanes at a time: the algorithm of the C library's exp (glibc >= 2.28, from Arm's
+ * optimized-routines, MIT licence), operation for operation as glibc's FMA build (__exp_fma, chosen on
+ * CPUs with FMA and AVX2) computes it: exp(x) = 2^(k/128) exp(r), a table of 2^(i/128) and a degree-5
+ * polynomial. Only where 2^-54 <= |x| < 512 (glibc's main path); every other lane calls exp() itself.
+ * kernels.py switches it on only after it gave exp()'s bits on a probe of inputs (set_vector_exp). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#include <stdint.h>
+#define HAVE_VECTOR_EXP 1
+
+/* __exp_data.tab: tail and scale bits of 2^(i/128), i < 128, as in glibc's e_exp_data.c */
+static const uint64_t exp_tab[256] = {
+    0x0000000000000000, 0x3ff0000000000000, 0x3c9b3b4f1a88bf6e, 0x3feff63da9fb3335,
+    0xbc7160139cd8dc5d, 0x3fefec9a3e778061, 0xbc905e7a108766d1, 0x3fefe315e86e7f85,
+    0x3c8cd2523567f613, 0x3fefd9b0d3158574, 0xbc8bce8023f98efa, 0x3fefd06b29ddf6de,
+    0x3c60f74e61e6c861, 0x3fefc74518759bc8, 0x3c90a3e45b33d399, 0x3fefbe3ecac6f383,
+    0x3c979aa65d837b6d, 0x3fefb5586cf9890f, 0x3c8eb51a92fdeffc, 0x3fefac922b7247f7,
+    0x3c3ebe3d702f9cd1, 0x3fefa3ec32d3d1a2, 0xbc6a033489906e0b, 0x3fef9b66affed31b,
+    0xbc9556522a2fbd0e, 0x3fef9301d0125b51, 0xbc5080ef8c4eea55, 0x3fef8abdc06c31cc,
+    0xbc91c923b9d5f416, 0x3fef829aaea92de0, 0x3c80d3e3e95c55af, 0x3fef7a98c8a58e51,
+    0xbc801b15eaa59348, 0x3fef72b83c7d517b, 0xbc8f1ff055de323d, 0x3fef6af9388c8dea,
+    0x3c8b898c3f1353bf, 0x3fef635beb6fcb75, 0xbc96d99c7611eb26, 0x3fef5be084045cd4,
+    0x3c9aecf73e3a2f60, 0x3fef54873168b9aa, 0xbc8fe782cb86389d, 0x3fef4d5022fcd91d,
+    0x3c8a6f4144a6c38d, 0x3fef463b88628cd6, 0x3c807a05b0e4047d, 0x3fef3f49917ddc96,
+    0x3c968efde3a8a894, 0x3fef387a6e756238, 0x3c875e18f274487d, 0x3fef31ce4fb2a63f,
+    0x3c80472b981fe7f2, 0x3fef2b4565e27cdd, 0xbc96b87b3f71085e, 0x3fef24dfe1f56381,
+    0x3c82f7e16d09ab31, 0x3fef1e9df51fdee1, 0xbc3d219b1a6fbffa, 0x3fef187fd0dad990,
+    0x3c8b3782720c0ab4, 0x3fef1285a6e4030b, 0x3c6e149289cecb8f, 0x3fef0cafa93e2f56,
+    0x3c834d754db0abb6, 0x3fef06fe0a31b715, 0x3c864201e2ac744c, 0x3fef0170fc4cd831,
+    0x3c8fdd395dd3f84a, 0x3feefc08b26416ff, 0xbc86a3803b8e5b04, 0x3feef6c55f929ff1,
+    0xbc924aedcc4b5068, 0x3feef1a7373aa9cb, 0xbc9907f81b512d8e, 0x3feeecae6d05d866,
+    0xbc71d1e83e9436d2, 0x3feee7db34e59ff7, 0xbc991919b3ce1b15, 0x3feee32dc313a8e5,
+    0x3c859f48a72a4c6d, 0x3feedea64c123422, 0xbc9312607a28698a, 0x3feeda4504ac801c,
+    0xbc58a78f4817895b, 0x3feed60a21f72e2a, 0xbc7c2c9b67499a1b, 0x3feed1f5d950a897,
+    0x3c4363ed60c2ac11, 0x3feece086061892d, 0x3c9666093b0664ef, 0x3feeca41ed1d0057,
+    0x3c6ecce1daa10379, 0x3feec6a2b5c13cd0, 0x3c93ff8e3f0f1230, 0x3feec32af0d7d3de,
+    0x3c7690cebb7aafb0, 0x3feebfdad5362a27, 0x3c931dbdeb54e077, 0x3feebcb299fddd0d,
+    0xbc8f94340071a38e, 0x3feeb9b2769d2ca7, 0xbc87deccdc93a349, 0x3feeb6daa2cf6642,
+    0xbc78dec6bd0f385f, 0x3feeb42b569d4f82, 0xbc861246ec7b5cf6, 0x3feeb1a4ca5d920f,
+    0x3c93350518fdd78e, 0x3feeaf4736b527da, 0x3c7b98b72f8a9b05, 0x3feead12d497c7fd,
+    0x3c9063e1e21c5409, 0x3feeab07dd485429, 0x3c34c7855019c6ea, 0x3feea9268a5946b7,
+    0x3c9432e62b64c035, 0x3feea76f15ad2148, 0xbc8ce44a6199769f, 0x3feea5e1b976dc09,
+    0xbc8c33c53bef4da8, 0x3feea47eb03a5585, 0xbc845378892be9ae, 0x3feea34634ccc320,
+    0xbc93cedd78565858, 0x3feea23882552225, 0x3c5710aa807e1964, 0x3feea155d44ca973,
+    0xbc93b3efbf5e2228, 0x3feea09e667f3bcd, 0xbc6a12ad8734b982, 0x3feea012750bdabf,
+    0xbc6367efb86da9ee, 0x3fee9fb23c651a2f, 0xbc80dc3d54e08851, 0x3fee9f7df9519484,
+    0xbc781f647e5a3ecf, 0x3fee9f75e8ec5f74, 0xbc86ee4ac08b7db0, 0x3fee9f9a48a58174,
+    0xbc8619321e55e68a, 0x3fee9feb564267c9, 0x3c909ccb5e09d4d3, 0x3feea0694fde5d3f,
+    0xbc7b32dcb94da51d, 0x3feea11473eb0187, 0x3c94ecfd5467c06b, 0x3feea1ed0130c132,
+    0x3c65ebe1abd66c55, 0x3feea2f336cf4e62, 0xbc88a1c52fb3cf42, 0x3feea427543e1a12,
+    0xbc9369b6f13b3734, 0x3feea589994cce13, 0xbc805e843a19ff1e, 0x3feea71a4623c7ad,
+    0xbc94d450d872576e, 0x3feea8d99b4492ed, 0x3c90ad675b0e8a00, 0x3feeaac7d98a6699,
+    0x3c8db72fc1f0eab4, 0x3feeace5422aa0db, 0xbc65b6609cc5e7ff, 0x3feeaf3216b5448c,
+    0x3c7bf68359f35f44, 0x3feeb1ae99157736, 0xbc93091fa71e3d83, 0x3feeb45b0b91ffc6,
+    0xbc5da9b88b6c1e29, 0x3feeb737b0cdc5e5, 0xbc6c23f97c90b959, 0x3feeba44cbc8520f,
+    0xbc92434322f4f9aa, 0x3feebd829fde4e50, 0xbc85ca6cd7668e4b, 0x3feec0f170ca07ba,
+    0x3c71affc2b91ce27, 0x3feec49182a3f090, 0x3c6dd235e10a73bb, 0x3feec86319e32323,
+    0xbc87c50422622263, 0x3feecc667b5de565, 0x3c8b1c86e3e231d5, 0x3feed09bec4a2d33,
+    0xbc91bbd1d3bcbb15, 0x3feed503b23e255d, 0x3c90cc319cee31d2, 0x3feed99e1330b358,
+    0x3c8469846e735ab3, 0x3feede6b5579fdbf, 0xbc82dfcd978e9db4, 0x3feee36bbfd3f37a,
+    0x3c8c1a7792cb3387, 0x3feee89f995ad3ad, 0xbc907b8f4ad1d9fa, 0x3feeee07298db666,
+    0xbc55c3d956dcaeba, 0x3feef3a2b84f15fb, 0xbc90a40e3da6f640, 0x3feef9728de5593a,
+    0xbc68d6f438ad9334, 0x3feeff76f2fb5e47, 0xbc91eee26b588a35, 0x3fef05b030a1064a,
+    0x3c74ffd70a5fddcd, 0x3fef0c1e904bc1d2, 0xbc91bdfbfa9298ac, 0x3fef12c25bd71e09,
+    0x3c736eae30af0cb3, 0x3fef199bdd85529c, 0x3c8ee3325c9ffd94, 0x3fef20ab5fffd07a,
+    0x3c84e08fd10959ac, 0x3fef27f12e57d14b, 0x3c63cdaf384e1a67, 0x3fef2f6d9406e7b5,
+    0x3c676b2c6c921968, 0x3fef3720dcef9069, 0xbc808a1883ccb5d2, 0x3fef3f0b555dc3fa,
+    0xbc8fad5d3ffffa6f, 0x3fef472d4a07897c, 0xbc900dae3875a949, 0x3fef4f87080d89f2,
+    0x3c74a385a63d07a7, 0x3fef5818dcfba487, 0xbc82919e2040220f, 0x3fef60e316c98398,
+    0x3c8e5a50d5c192ac, 0x3fef69e603db3285, 0x3c843a59ac016b4b, 0x3fef7321f301b460,
+    0xbc82d52107b43e1f, 0x3fef7c97337b9b5f, 0xbc892ab93b470dc9, 0x3fef864614f5a129,
+    0x3c74b604603a88d3, 0x3fef902ee78b3ff6, 0x3c83c5ec519d7271, 0x3fef9a51fbc74c83,
+    0xbc8ff7128fd391f0, 0x3fefa4afa2a490da, 0xbc8dae98e223747d, 0x3fefaf482d8e67f1,
+    0x3c8ec3bc41aa2008, 0x3fefba1bee615a27, 0x3c842b94c3a9eb32, 0x3fefc52b376bba97,
+    0x3c8a64a931d185ee, 0x3fefd0765b6e4540, 0xbc8e37bae43be3ed, 0x3fefdbfdad9cbe14,
+    0x3c77893b4d91cd9d, 0x3fefe7c1819e90d8, 0x3c5305c14160cc89, 0x3feff3c22b8f71f1,
+};
+
+#define EXP_INVLN2N 0x1.71547652b82fep+7
+#define EXP_NEGLN2HIN -0x1.62e42fefa0000p-8
+#define EXP_NEGLN2LON -0x1.cf79abc9e3b3ap-47
+#define EXP_C2 0x1.ffffffffffdbdp-2
+#define EXP_C3 0x1.555555555543cp-3
+#define EXP_C4 0x1.55555cf172b91p-5
+#define EXP_C5 0x1.1111167a4d017p-7
+#define EXP_SHIFT 0x1.8p52
+
+/* glibc's order: kd = fma(x, InvLn2N, Shift); r = fma(kd', NegLn2loN, fma(kd', NegLn2hiN, x)) with
+ * kd' = kd - Shift; tmp = fma(r2 r2, fma(r, C5, C4), fma(fma(r, C3, C2), r2, r + tail));
+ * result fma(scale, tmp, scale), scale = 2^(k/128) from the table and the bits of kd */
+__attribute__((target("avx2,fma"))) static void exp_avx2(const double *x, double *z, Py_ssize_t n)
+{
+    const __m256d invln2n = _mm256_set1_pd(EXP_INVLN2N), shift = _mm256_set1_pd(EXP_SHIFT);
+    const __m256d hi = _mm256_set1_pd(EXP_NEGLN2HIN), lo = _mm256_set1_pd(EXP_NEGLN2LON);
+    const __m256d c2 = _mm256_set1_pd(EXP_C2), c3 = _mm256_set1_pd(EXP_C3);
+    const __m256d c4 = _mm256_set1_pd(EXP_C4), c5 = _mm256_set1_pd(EXP_C5);
+    const __m256i low7 = _mm256_set1_epi64x(0x7f), top11 = _mm256_set1_epi64x(0x7ff);
+    const __m256i below = _mm256_set1_epi64x(0x3c8), above = _mm256_set1_epi64x(0x408);
+    Py_ssize_t i = 0, q;
+    for (; i + 4 <= n; i += 4) {
+        __m256d vx = _mm256_loadu_pd(x + i);
+        __m256i abstop = _mm256_and_si256(_mm256_srli_epi64(_mm256_castpd_si256(vx), 52), top11);
+        /* main path: 0x3c9 <= abstop <= 0x407 */
+        __m256i in = _mm256_and_si256(_mm256_cmpgt_epi64(abstop, below), _mm256_cmpgt_epi64(above, abstop));
+        __m256d kd, r, tail, scale, r2, t, tmp;
+        __m256i ki, idx, sbits;
+        vx = _mm256_and_pd(vx, _mm256_castsi256_pd(in)); /* other lanes: 0, no subnormal or NaN slow path */
+        kd = _mm256_fmadd_pd(vx, invln2n, shift);
+        ki = _mm256_castpd_si256(kd);
+        kd = _mm256_sub_pd(kd, shift);
+        r = _mm256_fmadd_pd(kd, hi, vx);
+        r = _mm256_fmadd_pd(kd, lo, r);
+        idx = _mm256_slli_epi64(_mm256_and_si256(ki, low7), 1);
+        tail = _mm256_i64gather_pd((const double *)exp_tab, idx, 8);
+        sbits = _mm256_add_epi64(_mm256_i64gather_epi64((const long long *)(exp_tab + 1), idx, 8),
+                                 _mm256_slli_epi64(ki, 45));
+        r2 = _mm256_mul_pd(r, r);
+        t = _mm256_fmadd_pd(_mm256_fmadd_pd(r, c3, c2), r2, _mm256_add_pd(r, tail));
+        tmp = _mm256_fmadd_pd(_mm256_mul_pd(r2, r2), _mm256_fmadd_pd(r, c5, c4), t);
+        scale = _mm256_castsi256_pd(sbits);
+        _mm256_storeu_pd(z + i, _mm256_fmadd_pd(scale, tmp, scale));
+        if (_mm256_movemask_pd(_mm256_castsi256_pd(in)) != 0xf)
+            for (q = i; q < i + 4; q++) {
+                uint64_t bits;
+                memcpy(&bits, &x[q], sizeof bits);
+                if (((bits >> 52) & 0x7ff) < 0x3c9 || ((bits >> 52) & 0x7ff) > 0x407)
+                    z[q] = exp(x[q]);
+            }
+    }
+    for (; i < n; i++)
+        z[i] = exp(x[i]);
+}
+
+/* exp_avx2's operations eight lanes at a time (AVX-512F), where the CPU has it */
+__attribute__((target("avx512f"))) static void exp_avx512(const double *x, double *z, Py_ssize_t n)
+{
+    const __m512d invln2n = _mm512_set1_pd(EXP_INVLN2N), shift = _mm512_set1_pd(EXP_SHIFT);
+    const __m512d hi = _mm512_set1_pd(EXP_NEGLN2HIN), lo = _mm512_set1_pd(EXP_NEGLN2LON);
+    const __m512d c2 = _mm512_set1_pd(EXP_C2), c3 = _mm512_set1_pd(EXP_C3);
+    const __m512d c4 = _mm512_set1_pd(EXP_C4), c5 = _mm512_set1_pd(EXP_C5);
+    const __m512i low7 = _mm512_set1_epi64(0x7f), top11 = _mm512_set1_epi64(0x7ff);
+    const __m512i below = _mm512_set1_epi64(0x3c8), above = _mm512_set1_epi64(0x408);
+    Py_ssize_t i = 0, q;
+    for (; i + 8 <= n; i += 8) {
+        __m512d vx = _mm512_loadu_pd(x + i), kd, r, tail, scale, r2, t, tmp;
+        __m512i abstop = _mm512_and_si512(_mm512_srli_epi64(_mm512_castpd_si512(vx), 52), top11), ki, idx, sbits;
+        /* main path: 0x3c9 <= abstop <= 0x407; other lanes computed on 0, then by exp() */
+        __mmask8 in = _mm512_cmpgt_epi64_mask(abstop, below) & _mm512_cmpgt_epi64_mask(above, abstop);
+        vx = _mm512_maskz_mov_pd(in, vx);
+        kd = _mm512_fmadd_pd(vx, invln2n, shift);
+        ki = _mm512_castpd_si512(kd);
+        kd = _mm512_sub_pd(kd, shift);
+        r = _mm512_fmadd_pd(kd, hi, vx);
+        r = _mm512_fmadd_pd(kd, lo, r);
+        idx = _mm512_slli_epi64(_mm512_and_si512(ki, low7), 1);
+        tail = _mm512_i64gather_pd(idx, (const double *)exp_tab, 8);
+        sbits = _mm512_add_epi64(_mm512_i64gather_epi64(idx, (const long long *)(exp_tab + 1), 8),
+                                 _mm512_slli_epi64(ki, 45));
+        r2 = _mm512_mul_pd(r, r);
+        t = _mm512_fmadd_pd(_mm512_fmadd_pd(r, c3, c2), r2, _mm512_add_pd(r, tail));
+        tmp = _mm512_fmadd_pd(_mm512_mul_pd(r2, r2), _mm512_fmadd_pd(r, c5, c4), t);
+        scale = _mm512_castsi512_pd(sbits);
+        _mm512_storeu_pd(z + i, _mm512_fmadd_pd(scale, tmp, scale));
+        if (in != 0xff)
+            for (q = i; q < i + 8; q++)
+                if (!((in >> (q - i)) & 1))
+                    z[q] = exp(x[q]);
+    }
+    exp_avx2(x + i, z + i, n - i);
+}
+
+static int vector_exp_available(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* AVX-512F, and the CPU may run it: eight lanes; tests switch it off (set_vector_exp_wide) to check the four */
+static int allow_wide = 1;
+
+static int vector_exp_wide(void)
+{
+    return allow_wide && __builtin_cpu_supports("avx512f");
+}
+#else
+#define HAVE_VECTOR_EXP 0
+static int allow_wide = 0;
+static int vector_exp_available(void) { return 0; }
+static int vector_exp_wide(void) { return 0; }
+#endif
+
+
+
+/* set by set_vector_exp (kernels.py, after its probe): exp() computes through exp_avx2 */
+static int use_vector_exp = 0;
+
+static PyObject *py_set_vector_exp(PyObject *self, PyObject *arg)
+{
+    int previous = use_vector_exp, on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    if (on && !vector_exp_available()) {
+        PyErr_SetString(PyExc_RuntimeError, "no vector exp on this CPU or build");
+        return NULL;
+    }
+    use_vector_exp = on ? 1 + vector_exp_wide() : 0; /* 2: eight lanes (AVX-512F) */
+    return PyBool_FromLong(previous != 0);
+}
+
+static PyObject *py_set_vector_exp_wide(PyObject *self, PyObject *arg)
+{
+    int previous = allow_wide, on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    allow_wide = on;
+    if (use_vector_exp)
+        use_vector_exp = 1 + vector_exp_wide();
+    return PyBool_FromLong(previous);
+}
+
+/* a buffer's elements lie contiguous in C order */
+static int contiguous(const Matrix *m)
+{
+    return m->s1 == (Py_ssize_t)sizeof(double) && (m->rows == 1 || m->s0 == m->cols * (Py_ssize_t)sizeof(double));
+}
+
+/* x and z hold their elements contiguous in one order (both C or both Fortran): one flat loop serves */
+static int same_flat_layout(const Matrix *x, const Matrix *z)
+{
+    Py_ssize_t d = (Py_ssize_t)sizeof(double);
+    int fortran_x = x->view.ndim == 2 && x->s0 == d && (x->cols == 1 || x->s1 == x->rows * d);
+    int fortran_z = z->view.ndim == 2 && z->s0 == d && (z->cols == 1 || z->s1 == z->rows * d);
+    return (contiguous(x) && contiguous(z)) || (fortran_x && fortran_z);
+}
+
 static PyObject *py_exp(PyObject *self, PyObject *args)
 {
     Matrix x, z;
     Py_ssize_t i, j;
     if (get_two(args, &x, &z) < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(x.rows * x.cols * 8)
+#if HAVE_VECTOR_EXP
+    if (use_vector_exp && same_flat_layout(&x, &z)) {
+        if (use_vector_exp == 2)
+            exp_avx512((const double *)x.data, (double *)z.data, x.rows * x.cols);
+        else
+            exp_avx2((const double *)x.data, (double *)z.data, x.rows * x.cols);
+    } else
+#endif
     for (i = 0; i < x.rows; i++)
         for (j = 0; j < x.cols; j++)
             AT(z, i, j) = exp(AT(x, i, j));
-    Py_END_ALLOW_THREADS
+    END_WORK
     PyBuffer_Release(&x.view);
     PyBuffer_Release(&z.view);
     Py_RETURN_NONE;
@@ -391,6 +880,83 @@ static PyObject *py_may_have_nan_or_inf(PyObject *self, PyObject *arg)
     return PyBool_FromLong(found);
 }
 
+/* R's x %*% y on the BLAS R loaded (src/main/array.c, matprod), the routines given as addresses
+ * (python_impl/rblas.py reads them from the library R loaded): dgemv("N") when y has one column,
+ * dgemv("T") on y with x as the vector when x has one row, else dgemm("N", "N"); Fortran's hidden
+ * character lengths passed as R 4.2 passes them (FCONE) */
+typedef void (*dgemm_fn)(const char *, const char *, const int *, const int *, const int *, const double *,
+                         const double *, const int *, const double *, const int *, const double *, double *,
+                         const int *, size_t, size_t);
+typedef void (*dgemv_fn)(const char *, const int *, const int *, const double *, const double *, const int *,
+                         const double *, const int *, const double *, double *, const int *, size_t);
+
+/* column-major and contiguous: the layout R hands its BLAS */
+static int column_major(const Matrix *m)
+{
+    return m->view.ndim == 2 && (m->rows <= 1 || m->s0 == (Py_ssize_t)sizeof(double))
+           && (m->cols <= 1 || m->s1 == m->rows * (Py_ssize_t)sizeof(double));
+}
+
+/* R's mayHaveNaNOrInf over the n doubles at x */
+static int nan_or_inf(const double *x, Py_ssize_t n)
+{
+    Py_ssize_t i;
+    if ((n & 1) != 0 && !isfinite(x[0]))
+        return 1;
+    for (i = n & 1; i < n; i += 2)
+        if (!isfinite(x[i] + x[i + 1]))
+            return 1;
+    return 0;
+}
+
+/* blas_matprod(x, y, z, dgemm, dgemv, nan_switch): z = x %*% y as R computes it on that BLAS, all three
+ * column-major; False (z untouched) when nan_switch is set and an operand may hold NaN or Inf: R then
+ * takes its own double loop, which the caller runs */
+static PyObject *py_blas_matprod(PyObject *self, PyObject *args)
+{
+    PyObject *ox, *oy, *oz;
+    unsigned long long pgemm, pgemv;
+    int nan_switch, nrx, ncx, nry, ncy, ione = 1;
+    double one = 1.0, zero = 0.0;
+    Matrix x, y, z;
+    if (!PyArg_ParseTuple(args, "OOOKKp", &ox, &oy, &oz, &pgemm, &pgemv, &nan_switch))
+        return NULL;
+    if (get_matrix(ox, &x, 0) < 0)
+        return NULL;
+    if (get_matrix(oy, &y, 0) < 0) {
+        PyBuffer_Release(&x.view);
+        return NULL;
+    }
+    if (get_matrix(oz, &z, 1) < 0) {
+        PyBuffer_Release(&x.view);
+        PyBuffer_Release(&y.view);
+        return NULL;
+    }
+    if (x.cols != y.rows || z.rows != x.rows || z.cols != y.cols || !column_major(&x) || !column_major(&y)
+        || !column_major(&z) || x.rows > INT_MAX || x.cols > INT_MAX || y.cols > INT_MAX) {
+        release(&x, &y, &z);
+        PyErr_SetString(PyExc_ValueError, "expected column-major (m, k), (k, n) and (m, n) matrices of float64");
+        return NULL;
+    }
+    nrx = (int)x.rows, ncx = (int)x.cols, nry = (int)y.rows, ncy = (int)y.cols;
+    if (nan_switch && (nan_or_inf((const double *)x.data, x.rows * x.cols)
+                       || nan_or_inf((const double *)y.data, y.rows * y.cols))) {
+        release(&x, &y, &z);
+        Py_RETURN_FALSE;
+    }
+    if (ncy == 1)
+        ((dgemv_fn)(uintptr_t)pgemv)("N", &nrx, &ncx, &one, (const double *)x.data, &nrx, (const double *)y.data,
+                                     &ione, &zero, (double *)z.data, &ione, 1);
+    else if (nrx == 1) /* (xY)^T = Y^T x^T: a vector either way */
+        ((dgemv_fn)(uintptr_t)pgemv)("T", &nry, &ncy, &one, (const double *)y.data, &nry, (const double *)x.data,
+                                     &ione, &zero, (double *)z.data, &ione, 1);
+    else
+        ((dgemm_fn)(uintptr_t)pgemm)("N", "N", &nrx, &ncy, &ncx, &one, (const double *)x.data, &nrx,
+                                     (const double *)y.data, &nry, &zero, (double *)z.data, &nrx, 1, 1);
+    release(&x, &y, &z);
+    Py_RETURN_TRUE;
+}
+
 /* numpy's maximum: a when a >= b or a is NaN, else b */
 static inline double np_maximum(double a, double b)
 {
@@ -467,11 +1033,17 @@ static PyMethodDef methods[] = {
     {"internal_matprod", py_internal_matprod, METH_VARARGS,
      "internal_matprod(a, b, out): R's internal %*% loop, rounded products summed in long double"},
     {"exp", py_exp, METH_VARARGS, "exp(x, out): the C library's exp per element"},
+    {"set_vector_exp_wide", py_set_vector_exp_wide, METH_O,
+     "set_vector_exp_wide(on): eight lanes where AVX-512F exists (on, the default) or four; returns the previous"},
+    {"set_vector_exp", py_set_vector_exp, METH_O,
+     "set_vector_exp(on): exp through the vector copy of the C library's algorithm; returns the previous setting"},
     {"sum_axis", py_sum_axis, METH_VARARGS, "sum_axis(x, axis, out): R's colSums (axis 0) / rowSums (axis 1)"},
     {"sum_all", py_sum_all, METH_O, "sum_all(x): R's sum() of a 1-d array, in long double"},
     {"mean", py_mean, METH_O, "mean(x): R's mean.default of a 1-d array"},
     {"same_bits", py_same_bits, METH_VARARGS, "same_bits(a, b): the two C-contiguous buffers hold the same bytes"},
     {"may_have_nan_or_inf", py_may_have_nan_or_inf, METH_O, "R's mayHaveNaNOrInf over a 1-d array"},
+    {"blas_matprod", py_blas_matprod, METH_VARARGS,
+     "blas_matprod(x, y, z, dgemm, dgemv, nan_switch): R's %*% on the BLAS at those addresses; False: R's own loop"},
     {"leaf_bounds", py_leaf_bounds, METH_VARARGS, "leaf_bounds(l, r, d, m): a bound leaf's d and m in one pass"},
     {"finish_bounds", py_finish_bounds, METH_VARARGS,
      "finish_bounds(l, r, P, S, c, slack, floor, S_out, d_out, m_out): bounds.py's _finish in one pass"},
@@ -489,7 +1061,8 @@ PyMODINIT_FUNC PyInit__exact(void)
     if (mod == NULL)
         return NULL;
     /* the long double the loops accumulate in: kernels.py uses them only when it is numpy's (and R's) */
-    if (PyModule_AddIntConstant(mod, "LDBL_MANT_DIG", LDBL_MANT_DIG) < 0) {
+    if (PyModule_AddIntConstant(mod, "LDBL_MANT_DIG", LDBL_MANT_DIG) < 0
+        || PyModule_AddIntConstant(mod, "VECTOR_EXP", vector_exp_available()) < 0) {
         Py_DECREF(mod);
         return NULL;
     }

@@ -13,8 +13,10 @@ IEEE-754 correctly rounded in both languages, so they need no namespace.
 
 The exact kernels' dominant loops (matrix products, long-double sums, ``exp``) run compiled
 (python_impl/_exact.c, built by setup.py, docs/FACTS.md section 9) when the extension was built
-and its long double is numpy's; ``NumpyExactKernels`` is the same arithmetic in numpy alone: the
-reference the compiled loops are tested against, and the fallback where no compiler was found.
+and its long double is numpy's; its ``exp`` runs four or eight lanes at a time when ``VECTOR_EXP``
+(the vector copy of the C library's algorithm gave that library's bits on the import-time probe).
+``NumpyExactKernels`` is the same arithmetic in numpy alone: the reference the compiled loops are
+tested against, and the fallback where no compiler was found.
 """
 import contextlib
 import math
@@ -35,6 +37,36 @@ except ImportError:  # pragma: no cover - exercised on machines without a compil
 
 # the compiled loops accumulate in C's long double: used only when it is numpy's (and so R's) format
 COMPILED = _exact if _exact is not None and _exact.LDBL_MANT_DIG == np.finfo(np.longdouble).nmant + 1 else None
+
+
+def _vector_exp_matches_libm():
+    """Switch the compiled exp to its vector copy of the C library's algorithm (python_impl/_exact.c)
+    when this CPU has one and it gives exp()'s own bits on a probe of inputs (checked once at import:
+    another C library, or glibc's build without FMA, fails it and keeps exp() per element)."""
+    if COMPILED is None or not getattr(COMPILED, "VECTOR_EXP", 0):
+        return False
+    rng = np.random.default_rng(20170529)
+    probe = np.concatenate([
+        np.linspace(-745.2, 709.8, 40001), rng.uniform(-40.0, 40.0, 50000), rng.uniform(-520.0, 520.0, 50000),
+        rng.standard_normal(20000) * 10.0 ** rng.integers(-20, 3, 20000),
+        rng.integers(0, 2 ** 64, 20000, dtype=np.uint64).view(np.float64),
+        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 512.0, -512.0, 2.0 ** -54, -(2.0 ** -54), 5e-324]),
+    ])
+    scalar, vector = np.empty_like(probe), np.empty_like(probe)
+    COMPILED.set_vector_exp(False)
+    COMPILED.exp(probe, scalar)
+    COMPILED.set_vector_exp(True)
+    same = True
+    for wide in (False, True):  # four lanes (AVX2), then eight where the CPU has AVX-512F
+        COMPILED.set_vector_exp_wide(wide)
+        COMPILED.exp(probe, vector)
+        same &= bool(np.all((scalar.view(np.uint64) == vector.view(np.uint64))
+                            | (np.isnan(scalar) & np.isnan(vector))))
+    COMPILED.set_vector_exp(same)
+    return same
+
+
+VECTOR_EXP = _vector_exp_matches_libm()
 
 if numexpr is not None:
     # one thread: at these sizes (10000 elements) numexpr's thread pool costs more than it saves
@@ -289,6 +321,13 @@ class ExactKernels:
     compiled = COMPILED
 
     def dot(self, a, b):
+        if self.matprod_path == "reference" and self.compiled is not None:
+            try:  # float64 matrices straight to the compiled loop; anything else takes the general path below
+                out = np.empty((a.shape[0], b.shape[1]))
+                self.compiled.ref_matprod(a, b, out)
+                return out
+            except (AttributeError, IndexError, TypeError, ValueError):
+                pass
         if self.matprod_path in R_BLAS_PATHS:  # the very routine R's %*% calls, with R's arguments
             return _R_BLAS[self.matprod_path].matprod(a, b)
         if self.matprod_path == "internal":
@@ -353,6 +392,13 @@ class ExactKernels:
         return out
 
     def exp(self, x):
+        if self.compiled is not None:
+            try:  # a 1-d or 2-d float64 array straight to the compiled loop; anything else below
+                out = np.empty_like(x)  # x's layout (R's results are column-major): one flat pass over both
+                self.compiled.exp(x, out)
+                return out
+            except (AttributeError, TypeError, ValueError):
+                pass
         x = np.asarray(x, dtype=np.float64)
         if self.compiled is not None:  # the C library's exp, called per element by compiled code
             flat = x if x.ndim in (1, 2) else x.reshape(-1)

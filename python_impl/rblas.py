@@ -25,6 +25,10 @@ try:  # R's NaN/Inf test, compiled (python_impl/_exact.c); the numpy version bel
     from ._exact import may_have_nan_or_inf as _compiled_test
 except ImportError:  # pragma: no cover - where no compiler built the extension
     _compiled_test = None
+try:  # x %*% y's branches, the NaN/Inf test and the BLAS call in one compiled call (matprod below)
+    from ._exact import blas_matprod as _compiled_matprod
+except ImportError:  # pragma: no cover - where no compiler built the extension
+    _compiled_matprod = None
 
 # every pointer argument as a plain address (c_void_p): numpy hands out addresses cheaply, and the
 # integer arguments live in preallocated c_int cells, so a call builds no ctypes objects
@@ -50,6 +54,9 @@ class RBlas:
         self.dsyrk.argtypes = [_ptr_t] * 10 + [_len_t, _len_t]
         for fn in (self.dgemm, self.dgemv, self.dsyrk):
             fn.restype = None
+        # the routines' addresses, for python_impl/_exact.c's blas_matprod
+        self._gemm_addr = ctypes.cast(self.dgemm, ctypes.c_void_p).value
+        self._gemv_addr = ctypes.cast(self.dgemv, ctypes.c_void_p).value
         # the scalar arguments R passes: one, zero, the increment 1, and cells for the sizes
         self._one, self._zero, self._ione = ctypes.c_double(1.0), ctypes.c_double(0.0), ctypes.c_int(1)
         self._ints = [ctypes.c_int(0) for _ in range(4)]
@@ -91,6 +98,11 @@ class RBlas:
         (nrx, ncx), (nry, ncy) = x.shape, y.shape
         if nrx == 0 or ncx == 0 or nry == 0 or ncy == 0:
             return np.zeros((nrx, ncy))
+        if _compiled_matprod is not None and ncx == nry:
+            z = np.empty((nrx, ncy), order="F")
+            if _compiled_matprod(x, y, z, self._gemm_addr, self._gemv_addr, self.nan_switch):
+                return z
+            return self._simple(x, y)
         if self._falls_back(x, y):
             return self._simple(x, y)
         z = np.empty((nrx, ncy), order="F")

@@ -63,13 +63,15 @@ class _Recorder:
     def __init__(self, names, record, history_names, n_epochs):
         self.names, self.record, self.history_names, self.n = names, record, history_names, n_epochs
         self.steps = self.history = None
+        # epoch -> its row in steps: one dict look-up an epoch (a run has thousands)
+        self.rows = {int(e): j for j, e in enumerate(record)}
 
     def add(self, k, epoch, values):
         if self.steps is None:
             self.steps = {n: np.empty((len(self.record),) + np.shape(values[n])) for n in self.names}
             self.history = {n: np.empty((self.n,) + np.shape(values[n])) for n in self.history_names}
-        j = np.searchsorted(self.record, epoch)
-        if j < len(self.record) and self.record[j] == epoch:
+        j = self.rows.get(epoch)
+        if j is not None:
             for n in self.names:
                 self.steps[n][j] = values[n]
         for n in self.history_names:

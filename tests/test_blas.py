@@ -206,6 +206,30 @@ def test_r_own_blas_called_from_python_is_the_reference_blas_here(r_session):
     assert ExactKernels.matprod_path == "reference"
 
 
+def test_r_own_blas_compiled_call_is_the_ctypes_call(r_session):
+    # python_impl/rblas.py's matprod: one compiled call (branches, NaN/Inf test, BLAS) and the ctypes
+    # calls it replaces, where no compiler built the extension, give the same bits on every branch
+    from crossverify.python_impl import kernels, rblas
+    kernels.bind_r_blas(r_session.platform.blas_path)
+    rng = np.random.default_rng(11)
+    for nan_switch in (True, False):
+        blas = rblas.RBlas(r_session.platform.blas_path, nan_switch=nan_switch)
+        for m, k, n in ((10, 2, 1000), (1, 10, 1000), (10, 1000, 1), (1, 7, 1), (7, 33, 5)):
+            a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+            a.flat[0] = np.inf if m * k > 20 else a.flat[0]
+            for x, y in ((a, b), (np.asfortranarray(a), np.asfortranarray(b))):
+                with np.errstate(all="ignore"):
+                    compiled = blas.matprod(x, y)
+                    saved, rblas._compiled_matprod = rblas._compiled_matprod, None
+                    try:
+                        by_ctypes = blas.matprod(x, y)
+                    finally:
+                        rblas._compiled_matprod = saved
+                both_nan = np.isnan(compiled) & np.isnan(by_ctypes)  # Inf - Inf in R's own loop: NaN either way
+                assert compiled.shape == by_ctypes.shape
+                assert bool(np.all(both_nan | (compiled.view(np.uint64) == by_ctypes.view(np.uint64))))
+
+
 @pytest.mark.parametrize("forced", ["internal", "blas", "default.simd"])
 def test_openblas_forced_path_is_stated_up_front_not_failed(forced):
     env = blas_env("openblas", **{rp.MATPROD_ENV: forced})

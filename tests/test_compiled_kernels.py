@@ -1,7 +1,10 @@
 """The compiled exact kernels (python_impl/_exact.c) give the bits of the pure-numpy reference
 (NumpyExactKernels) on the same inputs, and round every product before adding it (no fused
 multiply-add: docs/FACTS.md section 9). No R here: test_kernels.py holds both against R."""
+import math
+
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -116,3 +119,85 @@ def test_compiled_bound_passes_are_the_numpy_ones(arrays, c):
     for ours, theirs in zip(compiled, plain):
         for field in ("d", "m", "P", "S"):
             assert same_bits_or_both_nan(getattr(ours, field), getattr(theirs, field)), field
+
+
+# every loop of the compiled double product, on moons's own products and their neighbours: short output
+# lines in registers (packed, or a transposed view read as it lies), long lines summed in z's rows
+MOONS_AND_NEIGHBOURS = [(10, 2, 1000), (1, 10, 1000), (10, 1000, 1), (10, 1, 1000), (2, 1000, 10),
+                        (3, 7, 16), (4, 9, 17), (5, 13, 3), (16, 6, 2), (17, 5, 4), (1, 1, 1), (2, 0, 3)]
+
+
+def test_compiled_products_are_the_numpy_reference_in_every_layout():
+    rng = np.random.default_rng(20170529)
+    specials = np.array([np.nan, np.inf, -np.inf, -0.0])
+    for case, (m, k, n) in enumerate(MOONS_AND_NEIGHBOURS):
+        a = rng.standard_normal((m, k)) * 2.0 ** rng.integers(-40, 40, (m, k))
+        b = rng.standard_normal((k, n)) * 2.0 ** rng.integers(-40, 40, (k, n))
+        if case % 3 == 2 and a.size:
+            a.flat[rng.integers(a.size)] = specials[case % 4]
+        for x in (a, np.asfortranarray(a)):
+            for y in (b, np.asfortranarray(b)):
+                with np.errstate(all="ignore"):
+                    assert same_bits_or_both_nan(COMPILED.dot(x, y), REFERENCE.dot(x, y)), (m, k, n)
+
+
+def test_every_compiled_product_loop_rounds_each_product_before_adding_it():
+    # (1 + 2^-30)(1 - 2^-30) - 1 is 0 with two roundings, -2^-60 fused: short lines packed or read as a
+    # transposed view (column-major b), and a long line summed in place
+    up, down = 1 + 2.0 ** -30, 1 - 2.0 ** -30
+    a = np.array([[-1.0, up]] * 3)
+    for cols in (3, 16, 40):
+        b = np.array([[1.0] * cols, [down] * cols])
+        for y in (b, np.asfortranarray(b)):
+            assert not np.any(COMPILED.dot(a, y)) and not np.any(COMPILED.dot(np.asfortranarray(a), y))
+
+
+def test_vector_exp_is_the_c_library_exp_bit_for_bit():
+    if not kernels.VECTOR_EXP:
+        pytest.skip("no vector exp here: this CPU or C library keeps exp() per element")
+    rng = np.random.default_rng(7)
+    edges = np.array([2.0 ** -54, 512.0, 708.0, 709.78, 745.1, 1e-300, 0.0])
+    x = np.concatenate([rng.uniform(-746.0, 710.0, 400_000), rng.uniform(-2.0, 2.0, 200_000),
+                        rng.standard_normal(100_000) * 10.0 ** rng.integers(-25, 3, 100_000),
+                        np.concatenate([edges, -edges, np.nextafter(edges, 0), -np.nextafter(edges, 0),
+                                        np.nextafter(edges, np.inf), -np.nextafter(edges, np.inf)]),
+                        rng.integers(0, 2 ** 64, 100_000, dtype=np.uint64).view(np.float64),
+                        np.array([np.inf, -np.inf, np.nan])])
+    expected = _exp_or_overflow(x)
+    for wide in (False, True):  # four lanes, and eight where the CPU has AVX-512F (the default there)
+        previous = kernels.COMPILED.set_vector_exp_wide(wide)
+        try:
+            got = COMPILED.exp(x)
+        finally:
+            kernels.COMPILED.set_vector_exp_wide(previous)
+        assert same_bits_or_both_nan(got, expected)
+    # a column-major matrix, and an odd length (the lanes left after the last full vector)
+    assert same_bits_or_both_nan(COMPILED.exp(np.asfortranarray(x[:600].reshape(20, 30))),
+                                 expected[:600].reshape(20, 30))
+    assert same_bits_or_both_nan(COMPILED.exp(x[:600_001].reshape(-1, 1)), expected[:600_001].reshape(-1, 1))
+
+
+def _exp_or_overflow(x):
+    """The C library's exp, one element at a time (Python's math.exp calls it), +Inf where math.exp
+    raises OverflowError (the C library returns +Inf there)."""
+    def one(v):
+        try:
+            return math.exp(v)
+        except OverflowError:
+            return math.inf
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN in, NaN out; +Inf where exp overflows
+        return np.frompyfunc(one, 1, 1)(x).astype(np.float64)
+
+
+def test_vector_exp_switches_off_and_on_and_gives_the_same_bits():
+    if not kernels.VECTOR_EXP:
+        pytest.skip("no vector exp here")
+    x = np.random.default_rng(3).uniform(-30.0, 30.0, 10_001)
+    vector, scalar = np.empty_like(x), np.empty_like(x)
+    kernels.COMPILED.exp(x, vector)
+    assert kernels.COMPILED.set_vector_exp(False) is True
+    try:
+        kernels.COMPILED.exp(x, scalar)
+    finally:
+        assert kernels.COMPILED.set_vector_exp(True) is False
+    assert same_bits_or_both_nan(vector, scalar)

@@ -178,7 +178,8 @@ class TwinRun:
         model = None
         if variant is not None and variant != self.reference_variant:
             model = self.twin.resolve(self.twin.variants[variant].model, "model")
-        return lambda state: self.python_epoch(state, xp, fn=model, variant=variant if model else None)
+        fn = model or self.twin.python_epoch  # resolved once, not every epoch
+        return lambda state: self.python_epoch(state, xp, fn=fn, variant=variant if model else None)
 
     def python(self, kernels, epochs, record=None, start=None, first_epoch=0):
         return run_epochs(self.epoch_fn(kernels), start or self.python_start(), epochs, self.twin.names,
