@@ -39,12 +39,30 @@ except ImportError:  # pragma: no cover - exercised on machines without a compil
 COMPILED = _exact if _exact is not None and _exact.LDBL_MANT_DIG == np.finfo(np.longdouble).nmant + 1 else None
 
 
+def exp_table():
+    """The vector exp's table (python_impl/_exact.c): for i < 128, the bits of T_i and of H_i less
+    i << 45, where 2^(i/128) = H_i (1 + T_i), H_i = RN(2^(i/128)), T_i = RN(2^(i/128) / H_i - 1),
+    worked out in 60-digit decimal (float() of a Decimal rounds correctly)."""
+    from decimal import Decimal, localcontext
+    words = np.empty(256, dtype=np.uint64)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        ln2 = Decimal(2).ln()
+        for i in range(128):
+            power = (ln2 * i / 128).exp()
+            head = float(power)
+            words[2 * i] = np.float64(float(power / Decimal(head) - 1)).view(np.uint64)
+            words[2 * i + 1] = np.float64(head).view(np.uint64) - np.uint64(i << 45)
+    return words
+
+
 def _vector_exp_matches_libm():
     """Switch the compiled exp to its vector copy of the C library's algorithm (python_impl/_exact.c)
     when this CPU has one and it gives exp()'s own bits on a probe of inputs (checked once at import:
     another C library, or glibc's build without FMA, fails it and keeps exp() per element)."""
     if COMPILED is None or not getattr(COMPILED, "VECTOR_EXP", 0):
         return False
+    COMPILED.set_exp_table(exp_table())
     rng = np.random.default_rng(20170529)
     probe = np.concatenate([
         np.linspace(-745.2, 709.8, 40001), rng.uniform(-40.0, 40.0, 50000), rng.uniform(-520.0, 520.0, 50000),

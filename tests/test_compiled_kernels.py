@@ -201,3 +201,19 @@ def test_vector_exp_switches_off_and_on_and_gives_the_same_bits():
     finally:
         assert kernels.COMPILED.set_vector_exp(True) is False
     assert same_bits_or_both_nan(vector, scalar)
+
+
+def test_the_vector_exps_table_is_2_to_the_i_over_128_as_a_head_and_a_relative_tail():
+    from decimal import Decimal, localcontext
+    from crossverify.python_impl.kernels import exp_table
+    words = exp_table()
+    assert words.shape == (256,) and words.dtype == np.uint64
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for i in range(128):
+            exact = (Decimal(2).ln() * i / 128).exp()
+            head = (words[2 * i + 1] + np.uint64(i << 45)).view(np.float64)
+            tail = words[2 * i].view(np.float64)
+            # H = RN(2^(i/128)): within half an ulp; H (1 + T) = 2^(i/128) to far below an ulp of H
+            assert abs(Decimal(float(head)) - exact) <= Decimal(float(np.spacing(head))) / 2, i
+            assert abs(Decimal(float(head)) * (1 + Decimal(float(tail))) - exact) < Decimal(2) ** -100, i
