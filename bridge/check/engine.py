@@ -149,6 +149,89 @@ def step_bound(expr, left, right, fixed):
     return bounds.evaluate(expr, leaf).d[0]
 
 
+class Measured:
+    """One step's figures on one chunk: (max |d|, max |d| / (u S), max |d| / bound, the bound there), and
+    the first element (epoch row first) that breaks the rule with the bound there, or None."""
+
+    def __init__(self, stats, first=None, bound=None):
+        self.stats, self.first, self.bound = stats, first, bound
+
+
+def _whole(z, node, rule):
+    """measure_step on every element of the chunk at once: the reference the sparse path must equal."""
+    limit = np.broadcast_to(node.d, z.d.shape)
+    S = np.broadcast_to(node.S, z.d.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(z.d == 0, 0.0, z.d / limit)
+        scaled = np.where(z.d == 0, 0.0, z.d / (bounds.U * np.maximum(S, bounds.TINY)))
+    worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else None
+    stats = (float(z.d.max(initial=0.0)), float(scaled.max(initial=0.0)), float(ratio.max(initial=0.0)),
+             float(limit[worst]) if worst else 0.0)
+    if rule == "identical":
+        bad = bits_differ(z.left, z.right)
+    else:
+        # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
+        bad = ~(z.d <= limit) & ~(np.isnan(z.left) & np.isnan(z.right))
+    if not bad.any():
+        return Measured(stats)
+    flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0]
+    at = (flat,) + np.unravel_index(np.flatnonzero(bad[flat])[0], bad.shape[1:])
+    return Measured(stats, at, float(limit[at]))
+
+
+def _take(a, shape, flat):
+    """The elements at C-order positions ``flat`` of ``a`` broadcast to ``shape``, without broadcasting it."""
+    a = np.asarray(a)
+    if a.shape == shape and a.flags.c_contiguous:
+        return a.reshape(-1)[flat]
+    return np.broadcast_to(a, shape)[np.unravel_index(flat, shape)]
+
+
+def _first_outside(moved, size):
+    """The first C-order position in range(size) that the sorted positions ``moved`` leave out, or None."""
+    gap = np.flatnonzero(moved != np.arange(moved.size))
+    first = int(gap[0]) if gap.size else moved.size
+    return first if first < size else None
+
+
+def measure_step(z, node, rule, whole=False):
+    """The figures of one step (z: the recorded values' leaf; node: its bound's) over a chunk.
+
+    An element whose two values are equal (d = 0) has ratio and scaled difference 0 and breaks no
+    bound that is >= 0, so only the elements that moved are measured; the result equals _whole's bit
+    for bit: the same divisions on the same elements, np.argmax's first maximum (a NaN first) found
+    among the moved elements and the first unmoved one. A bound that is negative or NaN anywhere
+    (a registered rule's) is measured whole."""
+    shape, size = z.d.shape, z.d.size
+    if whole or rule == "identical" or size == 0 or not np.min(node.d) >= 0:
+        return _whole(z, node, rule)
+    flat_d = z.d.reshape(-1)
+    moved = np.flatnonzero(flat_d != 0)  # NaN != 0: a NaN on either side is measured
+    d = flat_d[moved]
+    limit = _take(node.d, shape, moved)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = d / limit
+        scaled = d / (bounds.U * np.maximum(_take(node.S, shape, moved), bounds.TINY))
+    top = float(ratio.max(initial=0.0))
+    nan = np.flatnonzero(np.isnan(ratio))
+    if nan.size:
+        worst = moved[nan[0]]
+    else:
+        # every unmoved element has ratio 0: the first maximum is a moved one unless the maximum is 0
+        firsts = [moved[np.argmax(ratio)]] if ratio.size and ratio.max() == top else []
+        outside = _first_outside(moved, size) if top == 0 else None
+        worst = min(firsts + ([outside] if outside is not None else []))
+    stats = (float(d.max(initial=0.0)), float(scaled.max(initial=0.0)), top,
+             float(_take(node.d, shape, np.array([worst]))[0]))
+    # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
+    left, right = _take(z.left, shape, moved), _take(z.right, shape, moved)
+    bad = np.flatnonzero(~(d <= limit) & ~(np.isnan(left) & np.isnan(right)))
+    if not bad.size:
+        return Measured(stats)
+    at = np.unravel_index(moved[bad[0]], shape)
+    return Measured(stats, tuple(int(i) for i in at), float(limit[bad[0]]))
+
+
 def _shape(recorded):
     """The per-epoch shape of a recorded intermediate (epochs first), as rows x columns."""
     return " x ".join(str(k) for k in np.shape(recorded)[1:]) or "scalar"
@@ -163,12 +246,13 @@ def _laid_out(left, right, name):
 
 
 def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
-                   weights=()):
+                   weights=(), whole=False):
     """Compare ``left`` with ``right`` under ``rule`` ("identical" or "within-bound").
 
     ``spec`` lists (step, name, expression) in the order one epoch computes them (bridge/twins/tracing.py);
     ``fixed`` holds the data and hyper-parameters both sides share; with ``lockstep`` the
-    left trace took every epoch from the right trace's state.
+    left trace took every epoch from the right trace's state; ``whole`` measures every element of every
+    step (the reference the measurement of the moved elements alone is tested against).
     """
     if rule not in ("identical", "within-bound"):
         raise ValueError(f"unknown rule {rule!r}")
@@ -199,27 +283,13 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
             if rule != "identical":
                 raise
             node = bounds.Node(z.left, z.right, np.full(z.d.shape, np.inf), z.m)  # bits alone decide
-        limit = np.broadcast_to(node.d, z.d.shape)
-        S = np.broadcast_to(node.S, z.d.shape)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(z.d == 0, 0.0, z.d / limit)
-            scaled = np.where(z.d == 0, 0.0, z.d / (bounds.U * np.maximum(S, bounds.TINY)))
-        worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else None
-        result.stats[name] = StepStats(name, step, float(z.d.max(initial=0.0)), float(scaled.max(initial=0.0)),
-                                       float(ratio.max(initial=0.0)), float(limit[worst]) if worst else 0.0)
-        if rule == "identical":
-            bad = bits_differ(z.left, z.right)
-        else:
-            # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
-            bad = ~(z.d <= limit) & ~(np.isnan(z.left) & np.isnan(z.right))
-        if bad.any():
-            flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))[0]
-            element = np.unravel_index(np.flatnonzero(bad[flat])[0], bad.shape[1:])
-            at = (flat,) + element
-            candidates.append((int(epochs[flat]), order, Divergence(
-                int(epochs[flat]), step, name, tuple(int(i) for i in element),
-                float(z.left[at]), float(z.right[at]),
-                None if rule == "identical" else float(limit[at]), labels)))
+        measured = measure_step(z, node, rule, whole=whole)
+        result.stats[name] = StepStats(name, step, *measured.stats)
+        if measured.first is not None:
+            at = measured.first
+            candidates.append((int(epochs[at[0]]), order, Divergence(
+                int(epochs[at[0]]), step, name, tuple(int(i) for i in at[1:]),
+                float(z.left[at]), float(z.right[at]), None if rule == "identical" else measured.bound, labels)))
     # between the recorded epochs only the series kept at every epoch (the weights) can be
     # compared: bit for bit under "identical"; under "within-bound" they feed the horizon
     order_of = {name: (order, step) for order, (step, name, _) in enumerate(spec)}
