@@ -101,37 +101,54 @@ def _prev(trace, name, start):
     return out
 
 
-def _leaf_reader(left, right, fixed, lockstep):
+class _LeafReader:
     """Leaves of a step's expression: shared data (``X``, ``lr``), recorded intermediates, or
-    the weights each epoch started from (``<state>@prev``)."""
+    the weights each epoch started from (``<state>@prev``). Called with a token: its Node;
+    ``values(token)``: its two sides' arrays; ``has_nan(token)``: whether either holds a NaN."""
 
-    def leaf(token):
-        if token in fixed:
-            value = np.asarray(fixed[token], dtype=np.float64)
-            return bounds.Node.leaf(value, value)
+    def __init__(self, left, right, fixed, lockstep):
+        self.left, self.right, self.fixed, self.lockstep = left, right, fixed, lockstep
+        # one Node per leaf for the whole comparison: the rules never change a Node, and an intermediate
+        # is a leaf of several steps' expressions (its difference and magnitude are computed once)
+        self.nodes, self.arrays, self.nans = {}, {}, {}
+
+    def values(self, token):
+        if token not in self.arrays:
+            self.arrays[token] = self._values(token)
+        return self.arrays[token]
+
+    def _values(self, token):
+        left, right = self.left, self.right
+        if token in self.fixed:
+            value = np.asarray(self.fixed[token], dtype=np.float64)
+            return value, value
         if token.endswith("@prev"):
             # Both sides were handed the same drawn weights; how a side lays them out (R's bias
             # matrices) is part of the step that uses them, so epoch 0 starts from the right
             # side's matrices on both sides, and a layout difference shows at its first use.
             base = token[:-5]
             r = _prev(right, base, right.start[base])
-            if lockstep:
-                return bounds.Node.leaf(r, r)
+            if self.lockstep:
+                return r, r
             # a chunk of a longer run starts from its own side's state
             left_start = right.start[base] if left.first_epoch == 0 else left.start[base]
-            return bounds.Node.leaf(_prev(left, base, left_start), r)
-        return bounds.Node.leaf(left.steps[token], right.steps[token])
+            return _prev(left, base, left_start), r
+        return left.steps[token], right.steps[token]
 
-    # one Node per leaf for the whole comparison: the rules never change a Node, and an intermediate
-    # is a leaf of several steps' expressions (its difference and magnitude are computed once)
-    nodes = {}
+    def __call__(self, token):
+        if token not in self.nodes:
+            self.nodes[token] = bounds.Node.leaf(*self.values(token))
+        return self.nodes[token]
 
-    def cached(token):
-        if token not in nodes:
-            nodes[token] = leaf(token)
-        return nodes[token]
+    def has_nan(self, token):
+        if token not in self.nans:
+            # np.min is NaN where any element is: one pass, no temporary
+            self.nans[token] = any(np.size(v) and np.isnan(np.min(v)) for v in self.values(token))
+        return self.nans[token]
 
-    return cached
+
+def _leaf_reader(left, right, fixed, lockstep):
+    return _LeafReader(left, right, fixed, lockstep)
 
 
 def step_bound(expr, left, right, fixed):
@@ -179,14 +196,6 @@ def _whole(z, node, rule):
     return Measured(stats, at, float(limit[at]))
 
 
-def _take(a, shape, flat):
-    """The elements at C-order positions ``flat`` of ``a`` broadcast to ``shape``, without broadcasting it."""
-    a = np.asarray(a)
-    if a.shape == shape and a.flags.c_contiguous:
-        return a.reshape(-1)[flat]
-    return np.broadcast_to(a, shape)[np.unravel_index(flat, shape)]
-
-
 def _first_outside(moved, size):
     """The first C-order position in range(size) that the sorted positions ``moved`` leave out, or None."""
     gap = np.flatnonzero(moved != np.arange(moved.size))
@@ -194,42 +203,51 @@ def _first_outside(moved, size):
     return first if first < size else None
 
 
-def measure_step(z, node, rule, whole=False):
+def moved_elements(z):
+    """The C-order positions where the two recorded values differ (NaN != 0: a NaN on either side is one),
+    and the first position where they do not (None if none): all a bound >= 0 is needed at."""
+    moved = np.flatnonzero(z.d.reshape(-1) != 0)
+    return moved, _first_outside(moved, z.d.size)
+
+
+def measure_step(z, node, rule, whole=False, at=None):
     """The figures of one step (z: the recorded values' leaf; node: its bound's) over a chunk.
 
     An element whose two values are equal (d = 0) has ratio and scaled difference 0 and breaks no
     bound that is >= 0, so only the elements that moved are measured; the result equals _whole's bit
     for bit: the same divisions on the same elements, np.argmax's first maximum (a NaN first) found
     among the moved elements and the first unmoved one. A bound that is negative or NaN anywhere
-    (a registered rule's) is measured whole."""
+    (a registered rule's) is measured whole. With ``at`` (moved_elements(z)), ``node`` holds the bound
+    at the moved elements then at the first unmoved one only (bounds.evaluate_at), already known >= 0."""
     shape, size = z.d.shape, z.d.size
-    if whole or rule == "identical" or size == 0 or not np.min(node.d) >= 0:
+    if at is None and (whole or rule == "identical" or size == 0 or not np.min(node.d) >= 0):
         return _whole(z, node, rule)
-    flat_d = z.d.reshape(-1)
-    moved = np.flatnonzero(flat_d != 0)  # NaN != 0: a NaN on either side is measured
-    d = flat_d[moved]
-    limit = _take(node.d, shape, moved)
+    moved, outside = moved_elements(z) if at is None else at
+    d = z.d.reshape(-1)[moved]
+    if at is None:
+        limit, S = bounds.take(node.d, shape, moved), bounds.take(node.S, shape, moved)
+    else:
+        limit, S = node.d[:moved.size], node.S[:moved.size]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = d / limit
-        scaled = d / (bounds.U * np.maximum(_take(node.S, shape, moved), bounds.TINY))
+        scaled = d / (bounds.U * np.maximum(S, bounds.TINY))
     top = float(ratio.max(initial=0.0))
     nan = np.flatnonzero(np.isnan(ratio))
     if nan.size:
-        worst = moved[nan[0]]
+        bound = limit[nan[0]]
+    elif top > 0 or outside is None or (moved.size and moved[0] < outside):
+        # the first maximum: a moved element's, unless the maximum is 0 and an unmoved element comes first
+        bound = limit[np.argmax(ratio)]
     else:
-        # every unmoved element has ratio 0: the first maximum is a moved one unless the maximum is 0
-        firsts = [moved[np.argmax(ratio)]] if ratio.size and ratio.max() == top else []
-        outside = _first_outside(moved, size) if top == 0 else None
-        worst = min(firsts + ([outside] if outside is not None else []))
-    stats = (float(d.max(initial=0.0)), float(scaled.max(initial=0.0)), top,
-             float(_take(node.d, shape, np.array([worst]))[0]))
+        bound = bounds.take(node.d, shape, np.array([outside]))[0] if at is None else node.d[moved.size]
+    stats = (float(d.max(initial=0.0)), float(scaled.max(initial=0.0)), top, float(bound))
     # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
-    left, right = _take(z.left, shape, moved), _take(z.right, shape, moved)
+    left, right = bounds.take(z.left, shape, moved), bounds.take(z.right, shape, moved)
     bad = np.flatnonzero(~(d <= limit) & ~(np.isnan(left) & np.isnan(right)))
     if not bad.size:
         return Measured(stats)
-    at = np.unravel_index(moved[bad[0]], shape)
-    return Measured(stats, tuple(int(i) for i in at), float(limit[bad[0]]))
+    first = np.unravel_index(moved[bad[0]], shape)
+    return Measured(stats, tuple(int(i) for i in first), float(limit[bad[0]]))
 
 
 def _shape(recorded):
@@ -243,6 +261,14 @@ def _laid_out(left, right, name):
     broadcasting, as its starting matrices are. Every other intermediate must have one shape."""
     a, b = getattr(left, "start", {}).get(name), getattr(right, "start", {}).get(name)
     return a is not None and b is not None and np.shape(a) != np.shape(b)
+
+
+SPARSE_SHARE = 0.5  # above this share of moved elements a step's bound is evaluated on every element
+
+
+def _elementwise(expr):
+    """Whether the top of ``expr`` is a leaf or an elementwise rule (bounds.ELEMENTWISE)."""
+    return isinstance(expr, str) or (expr[0] in bounds.ELEMENTWISE and expr[0] in bounds.BUILT_IN)
 
 
 def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("python", "r"),
@@ -277,13 +303,23 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
                 f"{_shape(right.steps[name])} one, which cannot be compared element by element. Every intermediate "
                 f"must be a matrix of the same shape in both languages (R drops dim for colSums, rowSums and "
                 f"scalars: wrap them, e.g. matrix(colSums(d), nrow = 1))") from None
-        try:
-            node = bounds.evaluate(expr, leaf)
-        except bounds.UnknownOperationError:
-            if rule != "identical":
-                raise
-            node = bounds.Node(z.left, z.right, np.full(z.d.shape, np.inf), z.m)  # bits alone decide
-        measured = measure_step(z, node, rule, whole=whole)
+        at = None
+        if not whole and rule == "within-bound" and z.d.size and _elementwise(expr) \
+                and bounds.never_nan(expr, leaf.has_nan):
+            at = moved_elements(z)
+            if at[0].size > SPARSE_SHARE * z.d.size:
+                at = None  # most elements moved: evaluating every one is cheaper than picking them
+        if at is not None:
+            positions = at[0] if at[1] is None else np.append(at[0], at[1])
+            node = bounds.evaluate_at(expr, leaf, leaf.values, z.d.shape, positions)
+        else:
+            try:
+                node = bounds.evaluate(expr, leaf)
+            except bounds.UnknownOperationError:
+                if rule != "identical":
+                    raise
+                node = bounds.Node(z.left, z.right, np.full(z.d.shape, np.inf), z.m)  # bits alone decide
+        measured = measure_step(z, node, rule, whole=whole, at=at)
         result.stats[name] = StepStats(name, step, *measured.stats)
         if measured.first is not None:
             at = measured.first
