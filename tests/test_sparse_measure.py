@@ -131,3 +131,22 @@ def test_a_bound_that_may_be_nan_is_not_trusted_where_the_values_are_equal():
     assert not bounds.never_nan(("scale", ("square", "b"), 0.0), has_nan)  # inf * 0
     assert bounds.never_nan(("scale", ("square", "b"), 0.5), has_nan)
     assert not bounds.never_nan(("T", "b"), has_nan)  # not known: measured whole
+
+
+def test_a_full_audit_keeps_the_checkpoint_trace_a_checkpoint_run_gives(r_session):
+    # the warnings read R's checkpoint trace: gathered from the audit's chunks it must be the run's own
+    from crossverify.check.verify import Verifier
+    scenario = load_scenario("detail-moons")
+    audited = Verifier(r_session, scenario, epochs=2010)
+    assert audited.record is not None and len(audited.record) == 4
+    audited.audit_rows("article", ["exact"], ["free-running"], chunk=100)
+    kept = audited.r()
+    run = Verifier(r_session, scenario, epochs=2010).r()
+    assert np.array_equal(kept.epochs, run.epochs) and kept.first_epoch == run.first_epoch == 0
+    assert kept.n_epochs == run.n_epochs == 2010 and kept.names == run.names
+    for got, want in ((kept.steps, run.steps), (kept.history, run.history), (kept.start, run.start),
+                      (kept.init, run.init)):
+        assert got.keys() == want.keys()
+        for name in want:
+            assert got[name].shape == want[name].shape and bits(got[name]) == bits(want[name]), name
+    assert audited.warnings() == Verifier(r_session, scenario, epochs=2010).warnings()

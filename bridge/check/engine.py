@@ -220,8 +220,9 @@ def measure_step(z, node, rule, whole=False, at=None):
     (a registered rule's) is measured whole. With ``at`` (moved_elements(z)), ``node`` holds the bound
     at the moved elements then at the first unmoved one only (bounds.evaluate_at), already known >= 0."""
     shape, size = z.d.shape, z.d.size
-    if at is None and (whole or rule == "identical" or size == 0 or not np.min(node.d) >= 0):
-        return _whole(z, node, rule)
+    if at is None and (whole or rule == "identical" or size == 0 or np.count_nonzero(z.d) > SPARSE_SHARE * size
+                       or not np.min(node.d) >= 0):
+        return _whole(z, node, rule)  # most elements moved: measuring every one is cheaper than picking them
     moved, outside = moved_elements(z) if at is None else at
     d = z.d.reshape(-1)[moved]
     if at is None:
@@ -263,7 +264,7 @@ def _laid_out(left, right, name):
     return a is not None and b is not None and np.shape(a) != np.shape(b)
 
 
-SPARSE_SHARE = 0.5  # above this share of moved elements a step's bound is evaluated on every element
+SPARSE_SHARE = 0.7  # above this share of moved elements a step's bound is evaluated on every element
 
 
 def _elementwise(expr):
