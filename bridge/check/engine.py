@@ -166,6 +166,43 @@ def step_bound(expr, left, right, fixed):
     return bounds.evaluate(expr, leaf).d[0]
 
 
+class Recorded:
+    """A step's two recorded arrays (broadcast to one shape): ``d`` and ``m`` as bounds.Node.leaf gives them,
+    computed on first use; ``moved()`` the positions where the values differ, without computing d."""
+
+    def __init__(self, left, right):
+        self.left, self.right = np.broadcast_arrays(np.asarray(left, dtype=np.float64),
+                                                    np.asarray(right, dtype=np.float64))
+        self.shape, self.size = self.left.shape, self.left.size
+        self._leaf = self._moved = self._differ = None
+
+    @property
+    def d(self):
+        if self._leaf is None:
+            self._leaf = bounds.Node.leaf(self.left, self.right)
+        return self._leaf.d
+
+    @property
+    def m(self):
+        self.d
+        return self._leaf.m
+
+    def differ(self):
+        """Where the two values differ (Node.leaf's d != 0: unequal, or a NaN on either side), flat."""
+        if self._differ is None:
+            self._differ = (self.left != self.right).reshape(-1)
+        return self._differ
+
+    def count(self):
+        return int(np.count_nonzero(self.differ()))
+
+    def moved(self):
+        """The C-order positions where the two values differ."""
+        if self._moved is None:
+            self._moved = np.flatnonzero(self.differ())
+        return self._moved
+
+
 class Measured:
     """One step's figures on one chunk: (max |d|, max |d| / (u S), max |d| / bound, the bound there), and
     the first element (epoch row first) that breaks the rule with the bound there, or None."""
@@ -206,12 +243,12 @@ def _first_outside(moved, size):
 def moved_elements(z):
     """The C-order positions where the two recorded values differ (NaN != 0: a NaN on either side is one),
     and the first position where they do not (None if none): all a bound >= 0 is needed at."""
-    moved = np.flatnonzero(z.d.reshape(-1) != 0)
-    return moved, _first_outside(moved, z.d.size)
+    moved = z.moved()
+    return moved, _first_outside(moved, z.size)
 
 
 def measure_step(z, node, rule, whole=False, at=None):
-    """The figures of one step (z: the recorded values' leaf; node: its bound's) over a chunk.
+    """The figures of one step (z: its Recorded values; node: its bound's Node) over a chunk.
 
     An element whose two values are equal (d = 0) has ratio and scaled difference 0 and breaks no
     bound that is >= 0, so only the elements that moved are measured; the result equals _whole's bit
@@ -219,19 +256,20 @@ def measure_step(z, node, rule, whole=False, at=None):
     among the moved elements and the first unmoved one. A bound that is negative or NaN anywhere
     (a registered rule's) is measured whole. With ``at`` (moved_elements(z)), ``node`` holds the bound
     at the moved elements then at the first unmoved one only (bounds.evaluate_at), already known >= 0."""
-    shape, size = z.d.shape, z.d.size
-    if at is None and (whole or rule == "identical" or size == 0 or np.count_nonzero(z.d) > SPARSE_SHARE * size
+    shape, size = z.shape, z.size
+    if at is None and (whole or rule == "identical" or size == 0 or z.count() > SPARSE_SHARE * size
                        or not np.min(node.d) >= 0):
         return _whole(z, node, rule)  # most elements moved: measuring every one is cheaper than picking them
     moved, outside = moved_elements(z) if at is None else at
-    d = z.d.reshape(-1)[moved]
+    left, right = bounds.take(z.left, shape, moved), bounds.take(z.right, shape, moved)
+    d = np.abs(left - right)  # Node.leaf's d where the values differ
     if at is None:
         limit, S = bounds.take(node.d, shape, moved), bounds.take(node.S, shape, moved)
     else:
         limit, S = node.d[:moved.size], node.S[:moved.size]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = d / limit
-        scaled = d / (bounds.U * np.maximum(S, bounds.TINY))
+    with np.errstate(divide="ignore", invalid="ignore"):  # as _whole: a difference that flushed to 0 is 0
+        ratio = np.where(d == 0, 0.0, d / limit)
+        scaled = np.where(d == 0, 0.0, d / (bounds.U * np.maximum(S, bounds.TINY)))
     top = float(ratio.max(initial=0.0))
     nan = np.flatnonzero(np.isnan(ratio))
     if nan.size:
@@ -243,7 +281,6 @@ def measure_step(z, node, rule, whole=False, at=None):
         bound = bounds.take(node.d, shape, np.array([outside]))[0] if at is None else node.d[moved.size]
     stats = (float(d.max(initial=0.0)), float(scaled.max(initial=0.0)), top, float(bound))
     # a NaN against a number diverges; NaN on both sides agrees, as under "identical" (bits_differ)
-    left, right = bounds.take(z.left, shape, moved), bounds.take(z.right, shape, moved)
     bad = np.flatnonzero(~(d <= limit) & ~(np.isnan(left) & np.isnan(right)))
     if not bad.size:
         return Measured(stats)
@@ -297,7 +334,7 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
         try:
             if np.shape(left.steps[name])[1:] != np.shape(right.steps[name])[1:] and not _laid_out(left, right, name):
                 raise ValueError("shapes differ")  # never compared through broadcasting: a 1 x 1 is not a 1 x 3
-            z = bounds.Node.leaf(left.steps[name], right.steps[name])
+            z = Recorded(left.steps[name], right.steps[name])
         except ValueError:
             raise CrossverifyError(
                 f"step {step}, {name}: {labels[0]} gives a {_shape(left.steps[name])} matrix and {labels[1]} a "
@@ -305,14 +342,13 @@ def compare_traces(left, right, spec, fixed, rule, lockstep=False, labels=("pyth
                 f"must be a matrix of the same shape in both languages (R drops dim for colSums, rowSums and "
                 f"scalars: wrap them, e.g. matrix(colSums(d), nrow = 1))") from None
         at = None
-        if not whole and rule == "within-bound" and z.d.size and _elementwise(expr) \
-                and bounds.never_nan(expr, leaf.has_nan):
+        # where most elements moved, evaluating every one is cheaper than picking them
+        if not whole and rule == "within-bound" and z.size and _elementwise(expr) \
+                and z.count() <= SPARSE_SHARE * z.size and bounds.never_nan(expr, leaf.has_nan):
             at = moved_elements(z)
-            if at[0].size > SPARSE_SHARE * z.d.size:
-                at = None  # most elements moved: evaluating every one is cheaper than picking them
         if at is not None:
             positions = at[0] if at[1] is None else np.append(at[0], at[1])
-            node = bounds.evaluate_at(expr, leaf, leaf.values, z.d.shape, positions)
+            node = bounds.evaluate_at(expr, leaf, leaf.values, z.shape, positions)
         else:
             try:
                 node = bounds.evaluate(expr, leaf)
