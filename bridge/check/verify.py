@@ -23,9 +23,9 @@ from crossverify.check import bounds
 from crossverify.check.engine import Comparison, compare_traces
 from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets_out_of_range
 from crossverify.check.saturation import saturated_steps
+from crossverify.python_impl.trace import Trace
 from crossverify.twins.request import AUDITS, KERNELS, MODES, Kernels, RunRequest, check_name, epochs_for  # noqa: F401
 from crossverify.twins.runner import network_for
-from crossverify.python_impl.trace import Trace
 
 AUDIT_CHUNK = 25  # epochs per chunk of a full audit: ~10 MB of moons intermediates per trace
 
