@@ -687,3 +687,68 @@ def masked_mean(a, mask, shape):
     """z = a[mask].mean(axis=0) (R: colMeans(a[mask, , drop = FALSE])): the mean_axes rule over the k
     selected rows (c = 2 gamma_(k+1)) where both sides select the same rows, else infinite."""
     return _masked(a, mask, shape, mean=True)
+
+
+# -- evaluation at some elements only (a full audit's float rows: bridge/check/engine.py) -------------
+
+# rules computed element by element, each result element from the operands' elements at its position
+# (after broadcasting): on the operands' elements at some positions they give those positions' bits
+ELEMENTWISE = {"add", "sub", "mul", "square", "div", "floordiv", "sqrt", "exp", "tanh", "log", "log1p", "expm1",
+               "pow", "sigmoid", "slope", "neg", "abs", "scale", "maximum", "minimum", "where", "compare",
+               "logical", "logical_not"}
+# rules whose d is never NaN nor negative when their operands' d and m are >= 0 or NaN (every built-in
+# rule's are): _finish maps a NaN bound to inf, the others give 0, 1, inf or differences of floors
+NEVER_NAN = {"add", "sub", "mul", "square", "div", "floordiv", "sqrt", "dot", "sum", "mean", "exp", "tanh", "log",
+             "log1p", "expm1", "pow", "sigmoid", "slope", "cumsum", "mean_axes", "var", "std", "masked_sum",
+             "masked_mean", "where", "compare", "logical", "argmax", "argmin", "argsort"}
+# rules whose d is their operands' d moved, scaled by a factor, or their largest
+PASSING = {"neg", "abs", "logical_not", "maximum", "minimum", "scale"}
+
+
+def never_nan(expr, has_nan):
+    """True when ``expr``'s bound is >= 0 and not NaN at every element, for any values: then an element
+    whose two values are equal is within it, and needs no bound. ``has_nan(token)``: may that leaf hold a
+    NaN (its d is NaN there)? Only built-in rules are trusted; a registered one may return anything."""
+    if isinstance(expr, str):
+        return not has_nan(expr)
+    op, *args = expr
+    if op == "const":
+        return not np.isnan(np.asarray(args[0], dtype=np.float64)).any()
+    if not operations(expr) <= BUILT_IN:
+        return False
+    if op in NEVER_NAN:
+        return True
+    if op == "scale":  # inf * 0 is NaN
+        return bool(np.isfinite(args[1]) and args[1] != 0) and never_nan(args[0], has_nan)
+    if op in PASSING:
+        return all(never_nan(a, has_nan) for a in args if not isinstance(a, Params))
+    return False
+
+
+def take(a, shape, flat):
+    """The elements of ``a`` broadcast to ``shape`` at C-order positions ``flat``, without broadcasting it."""
+    a = np.asarray(a)
+    if a.shape == shape and a.flags.c_contiguous:
+        return a.reshape(-1)[flat]
+    return np.broadcast_to(a, shape)[np.unravel_index(flat, shape)]
+
+
+def evaluate_at(expr, leaf, values, shape, flat):
+    """The Node of ``expr`` broadcast to ``shape``, at the C-order positions ``flat`` only (1-d arrays),
+    with the bits evaluate() gives there: elementwise rules run on the operands' elements at those
+    positions, any other subexpression is evaluated whole and its elements taken. ``leaf(token)`` is a
+    leaf's whole Node, ``values(token)`` its two sides' arrays."""
+    if isinstance(expr, str):
+        left, right = values(expr)
+        return Node.leaf(take(left, shape, flat), take(right, shape, flat))
+    op, *args = expr
+    if op not in ELEMENTWISE or op not in BUILT_IN:
+        whole = evaluate(expr, leaf)
+        return Node(*(take(getattr(whole, k), shape, flat) for k in ("left", "right", "d", "m", "P", "S")))
+    fn = RULES[op]
+    with np.errstate(over="ignore", invalid="ignore"):  # as evaluate()
+        if op in PARAMETERISED:
+            return fn(evaluate_at(args[0], leaf, values, shape, flat), args[1])
+        if args and isinstance(args[-1], Params):
+            return fn(*(evaluate_at(a, leaf, values, shape, flat) for a in args[:-1]), args[-1].value)
+        return fn(*(evaluate_at(a, leaf, values, shape, flat) for a in args))

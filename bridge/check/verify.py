@@ -14,6 +14,7 @@ each side follow its own trajectory from the same initial weights. Long runs kee
 intermediate at checkpoint epochs and the weights at every epoch; ``audit="full"`` streams every
 intermediate of every epoch through the comparison in chunks instead, in bounded memory.
 """
+import gc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +23,7 @@ from crossverify.check import bounds
 from crossverify.check.engine import Comparison, compare_traces
 from crossverify.check.nonfinite import first_nonfinite, nonfinite_data, targets_out_of_range
 from crossverify.check.saturation import saturated_steps
+from crossverify.python_impl.trace import Trace
 from crossverify.twins.request import AUDITS, KERNELS, MODES, Kernels, RunRequest, check_name, epochs_for  # noqa: F401
 from crossverify.twins.runner import network_for
 
@@ -272,15 +274,18 @@ class Verifier:
 
     def audit_rows(self, variant, kernels_list, modes, chunk=AUDIT_CHUNK, progress=None):
         """Every intermediate of every epoch, streamed: R, Python free-running and Python lockstep run
-        chunk by chunk, each chunk is compared and dropped. One R run serves every row."""
+        chunk by chunk, each chunk is compared and dropped. One R run serves every row, and its
+        checkpoint epochs become the R trace the warnings read (the checkpoint run's, bit for bit)."""
         net = self.net
         parts = {(k, m): [] for k in kernels_list for m in modes}
         r_state = None
         py_state = {k: None for k in kernels_list}
+        kept = _CheckpointKeeper(self.record)
         for first in range(0, self.epochs, chunk):
             n = min(chunk, self.epochs - first)
             r = net.r(self.session, variant, n, start=r_state, first_epoch=first)
             r_state = {w: r.series(w)[-1] for w in net.weights}
+            kept.add(r)
             for k in kernels_list:
                 rule = rule_for(k, self.session)
                 if "free-running" in modes:
@@ -288,12 +293,47 @@ class Verifier:
                     py_state[k] = {w: py.series(w)[-1] for w in net.weights}
                     parts[(k, "free-running")].append(
                         compare_traces(py, r, net.spec, net.fixed(), rule, weights=net.weights))
+                    del py
                 if "lockstep" in modes:
                     parts[(k, "lockstep")].append(compare_traces(net.python_lockstep(k, r), r, net.spec, net.fixed(),
                                                                  rule, lockstep=True, weights=net.weights))
+            del r
+            # rpy2's R objects sit in reference cycles: the chunk's R vectors are freed (and R's heap stays
+            # flat) only once Python collects them; the youngest generation holds them (0.2 ms a chunk)
+            gc.collect(0)
             if progress:
                 progress(f"{self.scenario.name}: full audit, epoch {first + n} of {self.epochs}")
+        if variant == net.reference_variant and self.record is not None and ("r", variant) not in self._cache:
+            self._cache[("r", variant)] = kept.trace(self.scenario.init, net.twin.names, self.epochs)
         return [self._row(variant, k, m, merge(parts[(k, m)])) for k in kernels_list for m in modes]
+
+
+class _CheckpointKeeper:
+    """The checkpoint trace of a run gathered from its chunks: every intermediate at the ``record``
+    epochs, the history series at every epoch, the first chunk's start."""
+
+    def __init__(self, record):
+        self.record = None if record is None else np.asarray(record, dtype=np.int64)
+        self.steps, self.history, self.start = {}, {}, None
+
+    def add(self, chunk):
+        if self.start is None:
+            self.start = chunk.start
+        if self.record is None:
+            return
+        rows = np.flatnonzero(np.isin(chunk.epochs, self.record))
+        for name, v in chunk.steps.items():
+            self.steps.setdefault(name, []).append(v[rows])
+        for name, v in chunk.history.items():
+            self.history.setdefault(name, []).append(v)
+
+    def trace(self, init, names, epochs):
+        if self.record is None:
+            return None
+        steps = {k: np.concatenate(v) for k, v in self.steps.items()}
+        history = {k: np.concatenate(v) for k, v in self.history.items()}
+        return Trace(init, self.record, steps, names, start=self.start, history=history, first_epoch=0,
+                     n_epochs=epochs)
 
 
 def scenario_rows(verifier, variants=None, kernels=None, modes=None, audit="checkpoints", progress=None):
