@@ -200,3 +200,33 @@ def test_an_unknown_array_method_is_a_message_not_a_hidden_attribute_error(r_ses
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and "_specs" not in err
     assert "twin 'plain_softmax', python side: AttributeError:" in err and "Zmax = Z.rowmax()" in err
+
+
+PREDICT_PY = SOFTMAX_PY + '''
+
+def softmax_predict(X, state):
+    Z = X @ state["W"] + state["b"]
+    E = np.exp(Z - np.max(Z, axis=1, keepdims=True))
+    return E / np.sum(E, axis=1, keepdims=True)
+'''
+
+PREDICT_R = SOFTMAX_R + '''
+softmax_predict <- function(X, state) {
+  Z <- X %*% state$W + matrix(state$b, nrow(X), ncol(state$W), byrow = TRUE)
+  E <- exp(Z - apply(Z, 1, max))
+  E / rowSums(E)
+}
+'''
+
+
+def test_a_plain_numpy_predict_function_computes_rs_bits_with_exact_kernels(r_session, tmp_path):
+    from tests.plain_numpy_twins import SOFTMAX_TWIN
+    twin = SOFTMAX_TWIN.replace('python="softmax.py:softmax_epoch",',
+                                'python="softmax.py:softmax_epoch", python_predict="softmax.py:softmax_predict",')
+    twin = twin.replace('epoch="softmax_epoch")', 'epoch="softmax_epoch", predict="softmax_predict")')
+    assert "softmax_predict" in twin and 'predict="softmax_predict"' in twin
+    folder = lay_out(tmp_path, "plain_softmax", {"softmax.py": PREDICT_PY, "softmax.R": PREDICT_R, "twin.py": twin})
+    rows = tmp_path / "new.csv"
+    np.savetxt(rows, np.random.default_rng(3).standard_normal((7, 3)) * 4, delimiter=",")
+    code, out = run_cli_here("predict", "--twin", folder, "--input", str(rows))
+    assert code == 0 and "Python and R agree bit for bit." in out, out

@@ -287,10 +287,23 @@ class TwinRun:
     # prediction ------------------------------------------------------------------------------------
     def python_predict(self, state, xp, data=None):
         """The twin's Python predict function with the arguments it names: the hyper-parameters, the
-        scenario's data with ``data`` (new inputs by name) in its place, ``state`` and ``xp``."""
+        scenario's data with ``data`` (new inputs by name) in its place, ``state`` and ``xp``. A
+        function without ``xp`` is plain numpy: with bit-for-bit kernels its arrays are ExactArray,
+        as in python_epoch, so that it too computes R's bits."""
         fn = self.twin.resolve(self.twin.python_predict, "python_predict")
-        available = {**self.hyper, **self.data, **(data or {}), "state": state, "xp": xp}
-        return call_by_name(fn, available, f"{self.twin.name!r} python_predict")
+        inputs = {**self.data, **(data or {})}
+        exact = _plain_numpy(fn) and getattr(xp, "bit_for_bit", False)
+        if exact:
+            inputs, state = {k: wrap(np.asarray(v)) for k, v in inputs.items()}, \
+                {k: wrap(np.asarray(v)) for k, v in state.items()}
+        try:
+            out = call_by_name(fn, {**self.hyper, **inputs, "state": state, "xp": xp},
+                               f"{self.twin.name!r} python_predict")
+        except CrossverifyError:
+            raise
+        except NotNumpyError as exc:
+            raise code_error(self.name, exc) from None
+        return np.asarray(unwrap(out)) if exact else out
 
     def r_predict(self, session, state, variant=None, data=None):
         """The twin's R predict function (r_call) on ``state`` (a dict of numpy matrices or an R list),
