@@ -225,7 +225,10 @@ def interrupt(command, shows, within=300.0, grace=20.0):
     The wait is for the command's own sign that the long part runs, never a guess of this machine's
     speed; ``within`` only bounds a command that never shows it."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
+    # Ctrl-C as a terminal delivers it, even where this suite runs in a background job (which ignores SIGINT,
+    # and a Python started with it ignored never installs its KeyboardInterrupt handler)
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     try:
         seen = _read_until(master, time.monotonic() + within, shows)
