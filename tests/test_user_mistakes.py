@@ -366,8 +366,8 @@ def test_a_sweep_that_fits_one_worker_at_a_time_is_told_how_many_workers_fit():
     spec = sweep_spec.load(None, ["preprocessing=normalise", "seed=0:2", "hidden=3,5", "lr=0.5", "epochs=20",
                                   "checkpoint_every=10", "data.n_samples=40"], "detail")
     hyper = ("lr",)
-    largest = max(worker_bytes(c, hyper) for c in spec.configs)
-    assert largest == max(worker_bytes(c, hyper) for c in spec.configs if c.values["hidden"] == 5)
+    largest = max(worker_bytes(c) for c in spec.configs)
+    assert largest == max(worker_bytes(c) for c in spec.configs if c.values["hidden"] == 5)
     check_sweep_fits(spec.configs, hyper, 3, available=3 * largest)  # exactly enough: runs
     with pytest.raises(CrossverifyError, match=r"What fits: --workers 2\."):
         check_sweep_fits(spec.configs, hyper, 3, available=3 * largest - 1)

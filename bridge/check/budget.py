@@ -88,23 +88,30 @@ class Estimate:
         return max(0, int(available / per_epoch))
 
 
+def _numbers(net, trace):
+    """Numbers in one epoch's intermediates, and in its state and history, read off a trace of ``net``."""
+    step_numbers = sum(int(np.size(trace.steps[n][0])) for n in trace.names)
+    kept = tuple(dict.fromkeys(tuple(net.weights) + tuple(net.twin.history_names)))
+    history_numbers = sum(int(np.size(trace.steps[n][0])) for n in kept if n in trace.steps)
+    return step_numbers, history_numbers
+
+
 def _sizes(net):
-    """Numbers in one epoch's intermediates, in its state and history, and seconds per epoch of each kernel."""
+    """_numbers, and seconds per epoch of each kernel."""
     with np.errstate(all="ignore"):
         seconds = {}
         for kernels in (NUMPY_ARITHMETIC, R_ARITHMETIC):
             t = time.perf_counter()
             trace = net.python(kernels, TIMED_EPOCHS, record=None)
             seconds[kernels] = (time.perf_counter() - t) / TIMED_EPOCHS
-    step_numbers = sum(int(np.size(trace.steps[n][0])) for n in trace.names)
-    kept = tuple(dict.fromkeys(tuple(net.weights) + tuple(net.twin.history_names)))
-    history_numbers = sum(int(np.size(trace.steps[n][0])) for n in kept if n in trace.steps)
-    return step_numbers, history_numbers, seconds
+    return (*_numbers(net, trace), seconds)
 
 
 def trace_bytes(net, epochs, recorded):
-    """bytes(trace) of the module docstring: ``net`` run ``epochs`` epochs, every intermediate kept at ``recorded`` of them."""
-    step_numbers, history_numbers, _ = _sizes(net)
+    """bytes(trace) of the module docstring: ``net`` run ``epochs`` epochs, every intermediate kept at
+    ``recorded`` of them (the sizes from one float epoch; nothing is timed)."""
+    with np.errstate(all="ignore"):
+        step_numbers, history_numbers = _numbers(net, net.python(NUMPY_ARITHMETIC, 1, record=None))
     return (recorded * step_numbers + epochs * history_numbers) * BYTES
 
 

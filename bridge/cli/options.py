@@ -73,14 +73,6 @@ def run_request(args):
                             args.audit)
 
 
-def check_epochs(args):
-    """Refuse --epochs below 1 before anything runs (every command that takes --epochs), by the run
-    request's one rule (bridge/twins/request.py)."""
-    if getattr(args, "epochs", None) is not None:
-        from crossverify.twins.request import epochs_for
-        epochs_for(args.epochs, None)
-
-
 def twin_and_fixtures(args):
     """The twin of ``--twin`` (or None) and the fixtures folder its scenarios are read from: --fixtures,
     else the twin's own scenarios/ folder, else (a shipped twin) the shipped fixtures."""

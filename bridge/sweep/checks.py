@@ -44,18 +44,16 @@ def check_configs(configs, twin_hyper, source):
 TRACES_HELD = 3 + 1
 
 
-def worker_bytes(config, hyper):
+def worker_bytes(config):
     """What one worker's traces of ``config`` need at once, in bytes (bridge/check/budget.py)."""
     from crossverify.check import budget
     from crossverify.sweep.build import scenario_for
     from crossverify.twins.runner import TwinRun
-    import numpy as np
 
     scenario = scenario_for(config)
     epochs, every = scenario.epochs, config.setting["checkpoint_every"]
     recorded = budget.checkpoint_count(epochs, False, 0, 1, every)  # 0, every, 2 every, ... and the last
-    with np.errstate(all="ignore"):
-        return TRACES_HELD * budget.trace_bytes(TwinRun(scenario.twin, scenario), epochs, recorded)
+    return TRACES_HELD * budget.trace_bytes(TwinRun(scenario.twin, scenario), epochs, recorded)
 
 
 def check_sweep_fits(configs, hyper, workers, override=False, available=None):
@@ -76,7 +74,7 @@ def check_sweep_fits(configs, hyper, workers, override=False, available=None):
     sizes = []
     for config in shapes.values():
         try:
-            sizes.append((worker_bytes(config, hyper), config))
+            sizes.append((worker_bytes(config), config))
         except CrossverifyError:  # it cannot be built: its own row will say why
             continue
     if not sizes:
