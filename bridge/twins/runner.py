@@ -67,6 +67,11 @@ def _plain_numpy(fn):
     return "xp" not in dict(_parameters(fn))
 
 
+def _exact_arrays(values):
+    """Values by name as ExactArray: plain numpy code on them computes with R's arithmetic."""
+    return {k: wrap(np.asarray(v)) for k, v in values.items()}
+
+
 def _steps_from_r(session, obj):
     """R arrays with the epoch last (dim c(rows, cols, epochs)) as numpy arrays with it first."""
     return {k: np.ascontiguousarray(np.moveaxis(v, -1, 0)) for k, v in _r_dict(session, obj).items()}
@@ -138,7 +143,7 @@ class TwinRun:
             # numpy code may update its state in place (W -= lr * g): never the recorded matrices
             state = {k: np.array(v, dtype=np.float64, copy=True) for k, v in state.items()}
         if exact:
-            data, hyper, state = ({k: wrap(np.asarray(v)) for k, v in d.items()} for d in (data, hyper, state))
+            data, hyper, state = map(_exact_arrays, (data, hyper, state))
         try:
             values = call_by_name(fn, self._available(data, hyper, state, xp, variant), f"{self.name!r} python")
         except CrossverifyError:
@@ -294,8 +299,7 @@ class TwinRun:
         inputs = {**self.data, **(data or {})}
         exact = _plain_numpy(fn) and getattr(xp, "bit_for_bit", False)
         if exact:
-            inputs, state = {k: wrap(np.asarray(v)) for k, v in inputs.items()}, \
-                {k: wrap(np.asarray(v)) for k, v in state.items()}
+            inputs, state = map(_exact_arrays, (inputs, state))
         try:
             out = call_by_name(fn, {**self.hyper, **inputs, "state": state, "xp": xp},
                                f"{self.twin.name!r} python_predict")
